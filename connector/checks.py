@@ -1,0 +1,47 @@
+"""System checks that stop a production start without real secrets.
+
+Django runs these on every management command (migrate, runserver, celery's Django
+fixups through `check`); wsgi.py and the Celery app call `refuse_start_without_secrets`
+so gunicorn and workers fail the same way, with the name of the missing setting.
+"""
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+SECRETS_TAG = "secrets"
+
+
+@checks.register(SECRETS_TAG, deploy=False)
+def secrets_are_configured(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from cryptography.fernet import Fernet
+
+    errors: list[checks.CheckMessage] = []
+    if not settings.SECRET_KEY:
+        errors.append(checks.Error("SECRET_KEY is not set.", hint="Set SECRET_KEY in the environment.", id="connector.E001"))
+    elif settings.SECRET_KEY == settings.DEV_SECRET_KEY and not settings.DEBUG:
+        errors.append(checks.Error("SECRET_KEY is the development key while DEBUG is off.", id="connector.E002"))
+    if not settings.CREDENTIAL_KEYS:
+        errors.append(
+            checks.Error(
+                "CREDENTIAL_KEYS is not set: stored credentials cannot be encrypted.",
+                hint="Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+                id="connector.E003",
+            )
+        )
+    else:
+        for position, key in enumerate(settings.CREDENTIAL_KEYS, start=1):
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                errors.append(checks.Error(f"CREDENTIAL_KEYS entry {position} is not a valid Fernet key.", id="connector.E004"))
+        if settings.DEV_CREDENTIAL_KEY in settings.CREDENTIAL_KEYS[:1] and not settings.DEBUG:
+            errors.append(checks.Error("CREDENTIAL_KEYS starts with the development key while DEBUG is off.", id="connector.E005"))
+    if not settings.DEBUG and not settings.ALLOWED_HOSTS:
+        errors.append(checks.Error("ALLOWED_HOSTS is not set while DEBUG is off.", id="connector.E006"))
+    return errors
+
+
+def refuse_start_without_secrets() -> None:
+    problems = [msg for msg in secrets_are_configured() if msg.is_serious()]
+    if problems:
+        raise ImproperlyConfigured("; ".join(f"{p.id}: {p.msg}" for p in problems))

@@ -1,0 +1,217 @@
+"""The HTTP policy every outside-system client shares.
+
+Timeouts on every call; retries with exponential backoff and full jitter on transient
+failures (network errors, 429, 5xx) through tenacity; a Retry-After header honoured up to a
+cap; and a record of every call (method, path, status, duration) that the engine stores on
+the Attempt. No body, header or query string is recorded: they may carry secrets.
+
+A request that may already have reached the server (a read timeout or a dropped connection
+after sending a POST) is never retried blindly: it raises `DeliveryUnknown` so the caller
+can look before it sends again (Cleo uploads do exactly that).
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import tenacity
+
+from .failures import TransientFailure
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Statuses that say the server did not act on the request, so even a POST may be resent.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    retry_after_cap: float = 120.0
+    retry_statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+
+
+class DeliveryUnknown(TransientFailure):
+    """The request may have been processed: the caller must check before resending."""
+
+
+@dataclass
+class CallRecord:
+    method: str
+    path: str
+    status: int | None
+    ms: int
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "status": self.status, "ms": self.ms, "error": self.error}
+
+
+_call_log: ContextVar[list[CallRecord] | None] = ContextVar("connector_http_call_log", default=None)
+
+
+@contextlib.contextmanager
+def recording_calls() -> Iterator[list[CallRecord]]:
+    """Collect every HTTP call made inside the block (the engine wraps each Attempt in it)."""
+    calls: list[CallRecord] = []
+    token = _call_log.set(calls)
+    try:
+        yield calls
+    finally:
+        _call_log.reset(token)
+
+
+def _record(call: CallRecord) -> None:
+    calls = _call_log.get()
+    if calls is not None:
+        calls.append(call)
+
+
+# Transports mounted by URL prefix: tests and the demo point a base URL at a simulator
+# (httpx.WSGITransport) without the client knowing.
+_mounted: dict[str, httpx.BaseTransport] = {}
+
+
+def mount_transport(prefix: str, transport: httpx.BaseTransport) -> None:
+    _mounted[prefix.rstrip("/")] = transport
+
+
+def unmount_transport(prefix: str) -> None:
+    _mounted.pop(prefix.rstrip("/"), None)
+
+
+def transport_for(base_url: str) -> httpx.BaseTransport | None:
+    for prefix, transport in _mounted.items():
+        if base_url.rstrip("/").startswith(prefix):
+            return transport
+    return None
+
+
+def parse_retry_after(value: str | None, *, cap: float) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    return max(0.0, min(seconds, cap))
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response, retry_after: float | None) -> None:
+        self.response = response
+        self.retry_after = retry_after
+
+
+class PolicyClient:
+    """An httpx.Client with the policy applied. One per connection; not shared across threads
+    unless the caller knows httpx.Client is thread-safe for its use (it is for requests)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system: str,
+        policy: HttpPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        before_request: Callable[[str, str], None] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.system = system
+        self.policy = policy or HttpPolicy()
+        self.sleep = sleep
+        self.before_request = before_request
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=self.policy.timeout(),
+            transport=transport or transport_for(base_url),
+            headers=headers,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, ceiling)
+
+    def _send_once(self, method: str, url: str, resend_safe: bool, kwargs: dict[str, Any]) -> httpx.Response:
+        path = httpx.URL(url).path if url.startswith("http") else url.split("?")[0]
+        if self.before_request:
+            self.before_request(method, path)
+        started = time.monotonic()
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            _record(CallRecord(method, path, None, _ms(started), type(exc).__name__))
+            raise TransientFailure(f"cannot connect ({type(exc).__name__})", system=self.system) from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            _record(CallRecord(method, path, None, _ms(started), type(exc).__name__))
+            if resend_safe:
+                raise TransientFailure(f"{method} {path}: {type(exc).__name__}", system=self.system) from exc
+            raise DeliveryUnknown(
+                f"{method} {path}: {type(exc).__name__} after sending; the request may have been processed",
+                system=self.system,
+            ) from exc
+        _record(CallRecord(method, path, response.status_code, _ms(started)))
+        if response.status_code in self.policy.retry_statuses and (
+            resend_safe or response.status_code in NOT_PROCESSED_STATUSES
+        ):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), cap=self.policy.retry_after_cap)
+            raise _RetryableStatus(response, retry_after)
+        return response
+
+    def request(self, method: str, url: str, *, resend_safe: bool | None = None, **kwargs: Any) -> httpx.Response:
+        """Send with retries. Returns the final response for any non-retryable status;
+        raises TransientFailure when retries are exhausted, DeliveryUnknown when a
+        non-idempotent request may have been processed."""
+        method = method.upper()
+        if resend_safe is None:
+            resend_safe = method in IDEMPOTENT_METHODS
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            sleep=self.sleep,
+            retry=tenacity.retry_if_exception(
+                lambda e: isinstance(e, _RetryableStatus)
+                or (isinstance(e, TransientFailure) and not isinstance(e, DeliveryUnknown))
+            ),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, method, url, resend_safe, kwargs)
+        except _RetryableStatus as exc:
+            status = exc.response.status_code
+            raise TransientFailure(
+                f"{method} {exc.response.request.url.path} answered {status} after {self.policy.max_attempts} tries",
+                retry_after=exc.retry_after,
+                status=status,
+                system=self.system,
+            ) from None
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

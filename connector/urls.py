@@ -1,0 +1,13 @@
+"""URL map: the admin; flows add their own entry points (the Stripe webhook) here."""
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "ml-connector"
+admin.site.site_title = "ml-connector"
+admin.site.index_title = "Back office"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+]

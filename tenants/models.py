@@ -1,0 +1,128 @@
+"""Tenants, who may act for them, and one connection per outside system.
+
+Every secret and cached token is an EncryptedTextField: the database holds Fernet tokens
+only. Connections carry no behaviour; the clients in connector/ and edi/ read them.
+"""
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from connector.fields import EncryptedTextField
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known IANA time zone (e.g. America/New_York).")
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    active = models.BooleanField(default=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    FINANCE_ADMIN = "finance_admin", "Finance admin"
+    SUPPORT = "support", "Support"
+
+
+class TenantMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="one_membership_per_user_and_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.tenant} ({self.get_role_display()})"
+
+
+class Connection(models.Model):
+    """What every connection has: its tenant, an on/off switch and the last test result."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="%(class)s")
+    enabled = models.BooleanField(default=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_result = models.TextField(blank=True, editable=False)
+
+    # Cached tokens are kept out of every form; SECRET_FIELDS are the write-only inputs.
+    SECRET_FIELDS: tuple[str, ...] = ()
+    TOKEN_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+
+class VantagepointConnection(Connection):
+    base_url = models.URLField(
+        max_length=300, help_text="The whole API URL, e.g. https://acme.deltekfirst.com/Acme/api"
+    )
+    database = models.CharField(max_length=100)
+    username = models.CharField(max_length=100)
+    password = EncryptedTextField(blank=True)
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedTextField(blank=True)
+    access_token = EncryptedTextField(blank=True, editable=False)
+    refresh_token = EncryptedTextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Posting details the flows need: the company posted into, and default bank and AR account.
+    client_company = models.CharField(max_length=30, blank=True, help_text="Company for PostTransFile (blank: default)")
+    bank_code = models.CharField(max_length=30, blank=True)
+    ar_account = models.CharField(max_length=30, blank=True, help_text="AR account for cash receipts")
+    liability_code = models.CharField(max_length=30, blank=True, help_text="AP liability code for vouchers")
+
+    SECRET_FIELDS = ("password", "client_secret")
+    TOKEN_FIELDS = ("access_token", "refresh_token")
+
+    def __str__(self) -> str:
+        return f"Vantagepoint for {self.tenant}"
+
+
+class CleoConnection(Connection):
+    base_url = models.URLField(max_length=300, help_text="e.g. https://acme.cleointegration.com")
+    username = models.CharField(max_length=200, help_text="A service account without TOTP two-factor or SSO")
+    password = EncryptedTextField(blank=True)
+    access_token = EncryptedTextField(blank=True, editable=False)
+    refresh_token = EncryptedTextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    requests_per_second = models.PositiveIntegerField(default=5, help_text="Per API path; Cleo answers 429 above it")
+
+    SECRET_FIELDS = ("password",)
+    TOKEN_FIELDS = ("access_token", "refresh_token")
+
+    def __str__(self) -> str:
+        return f"Cleo for {self.tenant}"
+
+
+class StripeConnection(Connection):
+    secret_key = EncryptedTextField(blank=True)
+    # One signing secret per line: more than one while a secret is being rolled.
+    webhook_secrets = EncryptedTextField(blank=True, help_text="One whsec_… per line")
+    webhook_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    api_version = models.CharField(max_length=40, default="2025-03-31.basil")
+
+    SECRET_FIELDS = ("secret_key", "webhook_secrets")
+
+    def webhook_secret_list(self) -> list[str]:
+        return [line.strip() for line in self.webhook_secrets.splitlines() if line.strip()]
+
+    def __str__(self) -> str:
+        return f"Stripe for {self.tenant}"
+
+
+CONNECTION_MODELS: tuple[type[Connection], ...] = (VantagepointConnection, CleoConnection, StripeConnection)
