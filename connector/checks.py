@@ -24,7 +24,7 @@ def secrets_are_configured(app_configs=None, **kwargs) -> list[checks.CheckMessa
         errors.append(
             checks.Error(
                 "CREDENTIAL_KEYS is not set: stored credentials cannot be encrypted.",
-                hint="Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'",
+                hint="Generate one with: manage.py generate_credential_key",
                 id="connector.E003",
             )
         )
@@ -35,7 +35,9 @@ def secrets_are_configured(app_configs=None, **kwargs) -> list[checks.CheckMessa
             except (ValueError, TypeError):
                 errors.append(checks.Error(f"CREDENTIAL_KEYS entry {position} is not a valid Fernet key.", id="connector.E004"))
         if settings.DEV_CREDENTIAL_KEY in settings.CREDENTIAL_KEYS[:1] and not settings.DEBUG:
-            errors.append(checks.Error("CREDENTIAL_KEYS starts with the development key while DEBUG is off.", id="connector.E005"))
+            errors.append(
+                checks.Error("CREDENTIAL_KEYS starts with the development key while DEBUG is off.", id="connector.E005")
+            )
     if not settings.DEBUG and not settings.ALLOWED_HOSTS:
         errors.append(checks.Error("ALLOWED_HOSTS is not set while DEBUG is off.", id="connector.E006"))
     return errors

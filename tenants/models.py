@@ -118,11 +118,11 @@ class StripeConnection(Connection):
 
     SECRET_FIELDS = ("secret_key", "webhook_secrets")
 
-    def webhook_secret_list(self) -> list[str]:
-        return [line.strip() for line in self.webhook_secrets.splitlines() if line.strip()]
-
     def __str__(self) -> str:
         return f"Stripe for {self.tenant}"
+
+    def webhook_secret_list(self) -> list[str]:
+        return [line.strip() for line in self.webhook_secrets.splitlines() if line.strip()]
 
 
 CONNECTION_MODELS: tuple[type[Connection], ...] = (VantagepointConnection, CleoConnection, StripeConnection)

@@ -1,0 +1,170 @@
+"""Admin for the engine: documents (with replay behind a confirmation page), read-only
+attempts, audit events and sync runs. Every page is tenant-scoped."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.template.response import TemplateResponse
+from django.utils.functional import cached_property
+from django_object_actions import DjangoObjectActions, action
+
+from tenants.models import Role
+from tenants.scoping import ALL_ROLES, TenantScopedAdmin, has_role
+
+from .models import Attempt, AuditEvent, Document, SyncRun
+from .replay import ReplayRefused, document_replay
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL an unfiltered list of a large table takes the planner's estimate
+    instead of counting every row; filtered lists (and small tables) count exactly."""
+
+    ESTIMATE_ABOVE = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list
+        if connection.vendor == "postgresql" and hasattr(qs, "query") and not qs.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [qs.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] > self.ESTIMATE_ABOVE:
+                return int(row[0])
+        return super().count
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Attempt
+    extra = 0
+    fields = ("started_at", "step", "trigger", "user", "succeeded", "failure_kind", "error", "duration_ms", "calls")
+    readonly_fields = fields
+    ordering = ("-started_at",)
+    show_change_link = True
+
+
+class AuditEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = AuditEvent
+    extra = 0
+    fields = ("at", "actor", "action", "from_state", "to_state", "reason")
+    readonly_fields = fields
+    ordering = ("-at",)
+
+
+def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
+    """Show what will be replayed; on confirmation replay each and write the admin log."""
+    documents = [d for d in queryset.select_related("tenant")
+                 if has_role(request.user, d.tenant_id, ALL_ROLES)]
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": title, "documents": documents, "opts": modeladmin.model._meta,
+            "action": request.POST.get("action", ""), "selected": [d.pk for d in documents],
+            "back_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/connector/document/replay_confirmation.html", context)
+    replayed, refused = 0, []
+    for document in documents:
+        try:
+            document_replay(document, user=request.user)
+            replayed += 1
+            modeladmin.log_change(request, document, f"Replayed; now {document.get_state_display().lower()}.")
+        except ReplayRefused as exc:
+            refused.append(str(exc))
+    if replayed:
+        modeladmin.message_user(request, f"Replayed {replayed} document{'s' if replayed != 1 else ''}.",
+                                messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"Not replayed: {reason}", messages.WARNING)
+    return None
+
+
+@admin.register(Document)
+class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
+    list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
+    list_filter = ("tenant", "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=external_key", "^artifact_name")
+    list_select_related = ("tenant",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    date_hierarchy = None
+    inlines = (AttemptInline, AuditEventInline)
+    readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "failure_kind", "last_error",
+                       "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped", "raw", "artifact",
+                       "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source")}),
+        ("Failure", {"fields": ("failure_kind", "last_error", "retry_count", "next_attempt_at")}),
+        ("Content", {"fields": ("artifact_name", "external_ids", "mapped", "raw", "artifact")}),
+        ("Times", {"fields": ("created_at", "updated_at")}),
+    )
+    actions = ("replay_selected",)
+    change_actions = ("replay",)
+    edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Documents are never edited by hand; replay is the one thing a human does to them.
+        return False
+
+    def has_replay_permission(self, request, obj=None):
+        return has_role(request.user, None if obj is None else obj.tenant_id, ALL_ROLES)
+
+    @admin.action(description="Replay selected documents", permissions=["replay"])
+    def replay_selected(self, request, queryset):
+        return replay_with_confirmation(self, request, queryset, title="Replay documents")
+
+    @action(label="Replay", description="Resume this document at the step that failed")
+    def replay(self, request, obj):
+        if not self.has_replay_permission(request, obj):
+            self.message_user(request, "You may not replay this document.", messages.ERROR)
+            return None
+        # GET shows the confirmation page; its POST replays and returns to the document.
+        return replay_with_confirmation(self, request, Document.objects.filter(pk=obj.pk), title="Replay document")
+
+    def get_change_actions(self, request, object_id, form_url):
+        actions = super().get_change_actions(request, object_id, form_url)
+        return actions if self.has_replay_permission(request) else []
+
+
+@admin.register(Attempt)
+class AttemptAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    tenant_path = "document__tenant_id"
+    list_display = ("document", "step", "trigger", "user", "succeeded", "failure_kind", "started_at", "duration_ms")
+    list_filter = ("succeeded", "failure_kind", "trigger", "step")
+    search_fields = ("=document__external_key",)
+    list_select_related = ("document", "user")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = ("at", "tenant", "document", "actor", "action", "from_state", "to_state", "reason")
+    list_filter = ("tenant", "action", "actor")
+    search_fields = ("=document__external_key", "=actor")
+    list_select_related = ("tenant", "document")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = ("started_at", "tenant", "flow", "trigger", "status", "counts", "cursor_before", "cursor_after")
+    list_filter = ("tenant", "flow", "status", "trigger")
+    list_select_related = ("tenant",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator

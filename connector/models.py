@@ -1,0 +1,175 @@
+"""The engine's records: what came in, every try at it, every change of state, every run.
+
+Deduplication is a database guarantee: one Document per (tenant, flow, external key), one
+SyncCursor per (tenant, stream), one RunLock per key. Business logic lives in services
+(connector/documents.py, pipeline.py, sync.py), not here.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+from .failures import FailureKind
+
+
+class DocumentState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    MAPPED = "mapped", "Mapped"
+    SENT = "sent", "Sent"
+    POSTED = "posted", "Posted"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    REJECTED = "rejected", "Rejected"
+    DUPLICATE = "duplicate", "Duplicate"
+    NEEDS_MAPPING = "needs_mapping", "Needs mapping"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    IGNORED = "ignored", "Ignored"
+
+
+# States from which a human may replay a document.
+REPLAYABLE_STATES = frozenset(
+    {DocumentState.FAILED, DocumentState.RETRYING, DocumentState.NEEDS_MAPPING, DocumentState.REJECTED,
+     DocumentState.RECEIVED, DocumentState.MAPPED, DocumentState.SENT, DocumentState.POSTED}
+)
+
+
+class Trigger(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "Manual"
+    WEBHOOK = "webhook", "Webhook"
+    RETRY = "retry", "Automatic retry"
+
+
+class Document(models.Model):
+    """One business record in one flow: an AR invoice going out, one invoice inside an
+    inbound file, one Stripe event."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="documents")
+    flow = models.CharField(max_length=40, db_index=True)
+    external_key = models.CharField(max_length=200, help_text="The source system's key for this record")
+    state = models.CharField(max_length=20, choices=DocumentState.choices, default=DocumentState.RECEIVED)
+    # The step to run next (or that failed); replay resumes here.
+    step = models.CharField(max_length=40, blank=True)
+    raw = models.TextField(blank=True, help_text="The input exactly as received")
+    mapped = models.JSONField(default=dict, blank=True)
+    artifact = models.TextField(blank=True, help_text="What was produced: the 810 text, the request sent")
+    artifact_name = models.CharField(max_length=255, blank=True, help_text="e.g. the file name, saved before upload")
+    external_ids = models.JSONField(default=dict, blank=True, help_text="Ids on both sides")
+    source = models.CharField(max_length=255, blank=True, help_text="Where it came from (folder/file, event)")
+    failure_kind = models.CharField(max_length=10, choices=[(k.value, k.value) for k in FailureKind], blank=True)
+    last_error = models.TextField(blank=True)
+    retry_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "flow", "external_key"], name="one_document_per_external_key"),
+        ]
+        indexes = [models.Index(fields=["tenant", "flow", "state"], name="document_tenant_flow_state")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.flow} {self.external_key}"
+
+
+class Attempt(models.Model):
+    """One try of one step, with the HTTP calls it made."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attempts")
+    step = models.CharField(max_length=40)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    calls = models.JSONField(default=list, blank=True, help_text="method, path, status, ms of each HTTP call")
+    succeeded = models.BooleanField(default=False)
+    failure_kind = models.CharField(max_length=10, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.step} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEvent(models.Model):
+    """Every change of state, naming who caused it: 'system' or the user who clicked."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.CharField(max_length=150, default="system")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor}: {self.action} {self.from_state}→{self.to_state}"
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (another run holds the lock)"
+
+
+class SyncRun(models.Model):
+    """One polling cycle of one flow for one tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
+    flow = models.CharField(max_length=40, db_index=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress = models.CharField(max_length=200, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="seen, new, sent, duplicate, failed")
+    cursor_before = models.CharField(max_length=200, blank=True)
+    cursor_after = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.flow} for {self.tenant} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SyncCursor(models.Model):
+    """How far a (tenant, stream) has been read; advanced only past committed documents."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=60)
+    value = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "stream"], name="one_cursor_per_stream")]
+
+    def __str__(self) -> str:
+        return f"{self.stream}={self.value}"
+
+
+class RunLock(models.Model):
+    """The database lock used when no Redis is configured: one row per held key."""
+
+    key = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,91 @@
+"""Admin for tenants: connections inline (finance admins only), memberships."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from connector.schedules import schedules_ensure_for_tenant
+
+from .forms import ConnectionForm
+from .models import CleoConnection, Role, StripeConnection, Tenant, TenantMembership, VantagepointConnection
+from .scoping import TenantScopedAdmin, has_role
+
+
+class ConnectionInline(admin.StackedInline):
+    form = ConnectionForm
+    extra = 0
+    max_num = 1
+    can_delete = False
+    readonly_fields = ("last_tested_at", "last_test_result")
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1
+
+    def _finance_admin(self, request: HttpRequest, obj) -> bool:
+        return has_role(request.user, obj.pk if obj else None, (Role.FINANCE_ADMIN,))
+
+    def has_view_permission(self, request, obj=None):
+        return self._finance_admin(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._finance_admin(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._finance_admin(request, obj)
+
+
+class VantagepointInline(ConnectionInline):
+    model = VantagepointConnection
+    verbose_name = "Vantagepoint connection"
+
+
+class CleoInline(ConnectionInline):
+    model = CleoConnection
+    verbose_name = "Cleo connection"
+
+
+class StripeInline(ConnectionInline):
+    model = StripeConnection
+    verbose_name = "Stripe connection"
+    readonly_fields = ("webhook_uuid", *ConnectionInline.readonly_fields)
+
+
+class MembershipInline(admin.TabularInline):
+    model = TenantMembership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdmin):
+    tenant_path = "id"
+    list_display = ("name", "slug", "active", "time_zone")
+    list_filter = ("active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (VantagepointInline, CleoInline, StripeInline, MembershipInline)
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        tasks = schedules_ensure_for_tenant(form.instance)
+        enabled = [t.name for t in tasks if t.enabled]
+        if enabled:
+            messages.info(request, f"Scheduled: {', '.join(enabled)}.")
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(TenantScopedAdmin):
+    list_display = ("user", "tenant", "role")
+    list_filter = ("role", "tenant")
+    view_roles = (Role.FINANCE_ADMIN,)
+    edit_roles = ()
+    deletable = True

@@ -1,0 +1,85 @@
+"""Tenant scoping for the admin: a user sees only the tenants they belong to, and what a
+role may do there. Superusers see everything.
+
+Roles replace Django's per-model permissions for tenant data: a finance admin manages
+their tenants (connections, partners, mappings, schedules); support reads documents and
+the audit trail and may replay, but never opens credentials.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest
+
+from .models import Role, Tenant, TenantMembership
+
+ALL_ROLES = (Role.FINANCE_ADMIN, Role.SUPPORT)
+
+
+def tenant_ids_for(user, roles: Iterable[str] = ALL_ROLES) -> list[int] | None:
+    """The tenant ids the user holds one of `roles` in; None means every tenant."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return None
+    cache = getattr(user, "_tenant_roles_cache", None)
+    if cache is None:
+        cache = list(TenantMembership.objects.filter(user=user, tenant__active=True).values_list("tenant_id", "role"))
+        user._tenant_roles_cache = cache
+    roles = set(roles)
+    return sorted({tenant_id for tenant_id, role in cache if role in roles})
+
+
+def has_role(user, tenant_id: int | None, roles: Iterable[str]) -> bool:
+    ids = tenant_ids_for(user, roles)
+    if ids is None:
+        return True
+    return bool(ids) if tenant_id is None else tenant_id in ids
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Base for every admin of tenant data. `tenant_path` leads from the model to its tenant id."""
+
+    tenant_path = "tenant_id"
+    view_roles: tuple[str, ...] = ALL_ROLES
+    edit_roles: tuple[str, ...] = (Role.FINANCE_ADMIN,)
+    deletable = False
+
+    def tenant_id_of(self, obj) -> int | None:
+        value = obj
+        for part in self.tenant_path.split("__"):
+            value = getattr(value, part)
+        return value
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request)
+        ids = tenant_ids_for(request.user, self.view_roles)
+        return qs if ids is None else qs.filter(**{f"{self.tenant_path}__in": ids})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, None, self.view_roles)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, None if obj is None else self.tenant_id_of(obj), self.view_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, None if obj is None else self.tenant_id_of(obj), self.edit_roles)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return has_role(request.user, None, self.edit_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.deletable and self.has_change_permission(request, obj)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index for a missing object; another tenant's object must
+        # look exactly like one that does not exist: a 404.
+        raise Http404(f"No {opts.verbose_name} with id {object_id!r}.")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Tenant:
+            ids = tenant_ids_for(request.user, self.edit_roles)
+            if ids is not None:
+                kwargs["queryset"] = Tenant.objects.filter(pk__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
