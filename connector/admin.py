@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from django_object_actions import DjangoObjectActions, action
 
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantScopedAdmin, has_role
+from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, has_role
 
 from .models import Attempt, AuditEvent, Document, SyncRun
 from .replay import ReplayRefused, document_replay
@@ -93,7 +93,7 @@ def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
 @admin.register(Document)
 class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
     list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
-    list_filter = ("tenant", "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
+    list_filter = (("tenant", TenantListFilter), "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=external_key", "^artifact_name")
     list_select_related = ("tenant",)
     show_full_result_count = False
@@ -154,7 +154,7 @@ class AttemptAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ("at", "tenant", "document", "actor", "action", "from_state", "to_state", "reason")
-    list_filter = ("tenant", "action", "actor")
+    list_filter = (("tenant", TenantListFilter), "action", "actor")
     search_fields = ("=document__external_key", "=actor")
     list_select_related = ("tenant", "document")
     show_full_result_count = False
@@ -164,7 +164,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ("started_at", "tenant", "flow", "trigger", "status", "counts", "cursor_before", "cursor_after")
-    list_filter = ("tenant", "flow", "status", "trigger")
+    list_filter = (("tenant", TenantListFilter), "flow", "status", "trigger")
     list_select_related = ("tenant",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator

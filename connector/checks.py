@@ -16,7 +16,7 @@ def secrets_are_configured(app_configs=None, **kwargs) -> list[checks.CheckMessa
     from cryptography.fernet import Fernet
 
     errors: list[checks.CheckMessage] = []
-    if not settings.SECRET_KEY:
+    if not settings.SECRET_KEY or settings.SECRET_KEY == settings.MISSING_SECRET_KEY:
         errors.append(checks.Error("SECRET_KEY is not set.", hint="Set SECRET_KEY in the environment.", id="connector.E001"))
     elif settings.SECRET_KEY == settings.DEV_SECRET_KEY and not settings.DEBUG:
         errors.append(checks.Error("SECRET_KEY is the development key while DEBUG is off.", id="connector.E002"))

@@ -22,7 +22,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # Development fallbacks exist only with DEBUG on; connector.checks refuses a production
 # start without real values and names the missing setting.
 DEV_SECRET_KEY = "dev-insecure-only-for-debug"
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else "")
+# A marker rather than "": Django refuses an empty key before our check could name it.
+MISSING_SECRET_KEY = "missing-secret-key-set-SECRET_KEY"
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else MISSING_SECRET_KEY)
 # Fernet keys for credentials at rest, comma-separated, newest first. Encryption uses the
 # first; decryption tries each, so a new key can be put in front and old data re-encrypted
 # with `manage.py rotate_credentials`.
@@ -130,3 +132,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.
+DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "GET"

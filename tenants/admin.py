@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest
 
 from connector.schedules import schedules_ensure_for_tenant
 
 from .forms import ConnectionForm
 from .models import CleoConnection, Role, StripeConnection, Tenant, TenantMembership, VantagepointConnection
-from .scoping import TenantScopedAdmin, has_role
+from .scoping import TenantListFilter, TenantScopedAdmin, has_role
 
 
 class ConnectionInline(admin.StackedInline):
     form = ConnectionForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
     max_num = 1
     can_delete = False
@@ -85,7 +87,7 @@ class TenantAdmin(TenantScopedAdmin):
 @admin.register(TenantMembership)
 class TenantMembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role")
-    list_filter = ("role", "tenant")
+    list_filter = ("role", ("tenant", TenantListFilter))
     view_roles = (Role.FINANCE_ADMIN,)
     edit_roles = ()
     deletable = True

@@ -83,3 +83,12 @@ class TenantScopedAdmin(admin.ModelAdmin):
             if ids is not None:
                 kwargs["queryset"] = Tenant.objects.filter(pk__in=ids)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TenantListFilter(admin.RelatedFieldListFilter):
+    """The tenant filter of a list offers only the user's own tenants."""
+
+    def field_choices(self, field, request, model_admin):
+        ids = tenant_ids_for(request.user)
+        choices = super().field_choices(field, request, model_admin)
+        return choices if ids is None else [(pk, label) for pk, label in choices if pk in ids]

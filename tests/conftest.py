@@ -1,12 +1,14 @@
-"""Test-wide settings: real keys for the run, and the services CI points at.
+"""Shared fixtures. Environment for the run is set in tests/pytest_env.py."""
+import pytest
 
-Keys are generated per run so that nothing in the tests depends on a known key; the
-environment is set before pytest-django configures Django.
-"""
-import os
 
-from cryptography.fernet import Fernet
+@pytest.fixture
+def echo_flow():
+    """The echo flow with its failure knobs reset."""
+    from tests import echo_flow as module
 
-os.environ.setdefault("SECRET_KEY", "test-" + Fernet.generate_key().decode())
-os.environ.setdefault("CREDENTIAL_KEYS", Fernet.generate_key().decode())
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+    module.send_failures.clear()
+    module.sent.clear()
+    yield module
+    module.send_failures.clear()
+    module.sent.clear()
