@@ -10,10 +10,10 @@ from django.utils.functional import cached_property
 from django_object_actions import DjangoObjectActions, action
 
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, has_role
+from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role
 
 from .models import Attempt, AuditEvent, Document, SyncRun
-from .replay import ReplayRefused, document_replay
+from .replay import REPLAYABLE, ReplayRefused, document_replay
 
 
 class EstimatedCountPaginator(Paginator):
@@ -45,7 +45,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = Attempt
     extra = 0
     fields = ("started_at", "step", "trigger", "user", "succeeded", "failure_kind", "error", "duration_ms", "calls")
@@ -54,7 +54,7 @@ class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
-class AuditEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AuditEventInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditEvent
     extra = 0
     fields = ("at", "actor", "action", "from_state", "to_state", "reason")
@@ -137,7 +137,9 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
-        return actions if self.has_replay_permission(request) else []
+        document = self.get_queryset(request).filter(pk=object_id).first()
+        replayable = document is not None and document.state in REPLAYABLE and bool(document.step)
+        return actions if replayable and self.has_replay_permission(request, document) else []
 
 
 @admin.register(Attempt)

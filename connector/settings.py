@@ -5,6 +5,7 @@ embedded ones: a SQLite file and a filesystem Celery broker under var/, so the b
 runs with no server. Production sets DEBUG off and real keys; a missing key is then a
 system-check error that names it (see connector/checks.py), never a silent default.
 """
+import os
 from pathlib import Path
 
 import environ
@@ -85,8 +86,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    # A file, not :memory:, so a Celery worker started by a test can see the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not :memory:, so a Celery worker started by a test can see the test data;
+    # one per test process, so parallel runs in one checkout do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -92,3 +92,13 @@ class TenantListFilter(admin.RelatedFieldListFilter):
         ids = tenant_ids_for(request.user)
         choices = super().field_choices(field, request, model_admin)
         return choices if ids is None else [(pk, label) for pk, label in choices if pk in ids]
+
+
+class TenantScopedInline:
+    """Inlines on a tenant-scoped page: visible to anyone who may view the parent object."""
+
+    view_roles: tuple[str, ...] = ALL_ROLES
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        tenant_id = getattr(obj, "tenant_id", None) if obj is not None else None
+        return has_role(request.user, tenant_id, self.view_roles)
