@@ -42,3 +42,13 @@ def make_connections(tenant: Tenant, *, enabled: bool = True) -> None:
     CleoConnection.objects.create(tenant=tenant, enabled=enabled, base_url="http://cleo.test", username="svc",
                                   password=CLEO_PASSWORD)
     StripeConnection.objects.create(tenant=tenant, enabled=enabled, secret_key=STRIPE_KEY, webhook_secrets=WEBHOOK_SECRET)
+
+
+def make_partner(tenant: Tenant, **kwargs):
+    from edi.models import TradingPartner
+
+    n = next(_seq)
+    defaults = dict(name=f"Partner {n}", our_isa_id="MLCONNECTOR", their_isa_id=f"PARTNER{n}", our_gs_id="MLCONNECTOR",
+                    their_gs_id=f"PARTNER{n}", outbound_folder=f"to-partner-{n}", inbound_folder=f"from-partner-{n}")
+    defaults.update(kwargs)
+    return TradingPartner.objects.create(tenant=tenant, **defaults)
