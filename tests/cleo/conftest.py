@@ -1,0 +1,58 @@
+"""Fixtures for the Cleo client: a simulator whose clock only moves when the client sleeps.
+
+The client's limiter and retry sleeps advance the simulator's clock instead of waiting, so
+every test runs against Cleo's real 5-per-second limit in no real time, deterministically.
+"""
+from __future__ import annotations
+
+import pytest
+
+from connector.ratelimit import LocalRateLimiter
+from edi.cleo import CleoClient
+from sandbox.cleo import SERVICE_PASSWORD, SERVICE_USERNAME, CleoSimulator
+from tenants.models import CleoConnection, Tenant
+
+BASE_URL = "http://cleo.test"
+
+
+class SimulatedTime:
+    """One clock for the client (limiter, retry sleeps) and the simulator."""
+
+    def __init__(self, sim: CleoSimulator) -> None:
+        self.sim = sim
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.sim.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.sim.advance(seconds)
+
+
+@pytest.fixture
+def sim() -> CleoSimulator:
+    return CleoSimulator(frozen_clock=True, random_seed=7)
+
+
+@pytest.fixture
+def sim_time(sim: CleoSimulator) -> SimulatedTime:
+    return SimulatedTime(sim)
+
+
+@pytest.fixture
+def connection(db) -> CleoConnection:
+    tenant = Tenant.objects.create(name="Acme Engineering", slug="acme")
+    return CleoConnection.objects.create(tenant=tenant, enabled=True, base_url=BASE_URL,
+                                         username=SERVICE_USERNAME, password=SERVICE_PASSWORD)
+
+
+def make_client(connection: CleoConnection, sim: CleoSimulator, sim_time: SimulatedTime) -> CleoClient:
+    limiter = LocalRateLimiter(clock=sim_time.clock, sleep=sim_time.sleep)
+    return CleoClient(connection, transport=sim.transport(), sleep=sim_time.sleep, limiter=limiter)
+
+
+@pytest.fixture
+def client(connection: CleoConnection, sim: CleoSimulator, sim_time: SimulatedTime):
+    with make_client(connection, sim, sim_time) as cleo:
+        yield cleo
