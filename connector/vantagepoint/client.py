@@ -153,7 +153,7 @@ class VantagepointClient:
         if field not in INVOICE_CURSOR_FIELDS:
             raise ValueError(f"field must be one of {INVOICE_CURSOR_FIELDS}")
         _check_page_size(page_size)
-        conditions = [] if cursor is None else [Condition(field, cursor - lookback, ">")]
+        conditions = [] if cursor is None else [Condition(field, cursor - lookback, ">=")]
         params = filter_params(conditions) + order_param(field, "Period", "PostSeq", "PKey")
         rows: list[dict[str, Any]] = []
         complete = True

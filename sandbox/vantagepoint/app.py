@@ -51,7 +51,7 @@ MAX_PAGE_SIZE = 500
 class RequestRecord:
     method: str
     path: str
-    status: int | None  # None: the connection was dropped
+    status: int | None  # what the caller received; None: dropped or timed out
     query: tuple[tuple[str, str], ...] = ()
     fault: str = ""
 
@@ -123,8 +123,12 @@ class VantagepointSimulator:
             return [response.body]
         request = Request.from_environ(environ, path=path_info[len(self.root):].rstrip("/") or "/")
         outcome = self._with_faults(request)
-        record = RequestRecord(request.method, request.path, outcome.response.status if outcome.response else None,
-                               tuple(request.query), ",".join(outcome.fault))
+        # `status` is what the caller received: None when the connection dropped or timed out
+        # (the fault names what the server did meanwhile).
+        received = outcome.response.status if outcome.response and outcome.raise_after is None else None
+        if outcome.response and outcome.raise_after is not None:
+            outcome.fault.append(f"processed as {outcome.response.status}")
+        record = RequestRecord(request.method, request.path, received, tuple(request.query), ",".join(outcome.fault))
         with self._lock:
             self.requests.append(record)
         if outcome.raise_after is not None:
@@ -157,7 +161,9 @@ class VantagepointSimulator:
             headers = [("Retry-After", terminal.retry_after)] if terminal.retry_after is not None else []
             outcome.response = json_response(terminal.body, terminal.status, headers)
         elif terminal is not None and terminal.action == "reply":
-            outcome.fault.append("reply")
+            outcome.fault.append("reply after processing" if terminal.after_processing else "reply")
+            if terminal.after_processing:
+                self._handle(request)
             body = terminal.body
             raw = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else to_json(body)
             outcome.response = Response(terminal.status, raw, [("Content-Type", "application/json; charset=utf-8")])

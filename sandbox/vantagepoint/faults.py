@@ -12,7 +12,8 @@ lets `skip` matching requests through, then fires `times` times (None: for ever)
   before the request is processed or, with `after_processing=True`, after it was;
   in process (httpx.WSGITransport) the exception reaches the client's transport as is;
   served over HTTP, wsgiref turns it into a bare 500;
-- `reply(status, body)`: a canned answer of any shape (odd PostTransFile replies ...);
+- `reply(status, body)`: a canned answer of any shape (odd PostTransFile replies ...),
+  instead of handling the request or, with `after_processing=True`, after handling it;
 - `call(fn)`: run `fn()` before the request is handled (advance the clock in the middle of
   a paged read, close a period between create and post ...).
 """
@@ -76,8 +77,9 @@ class Faults:
         return self._add(FaultRule("drop", path, method, skip, times, after_processing=after_processing))
 
     def reply(self, status: int, body: Any, *, path: str | None = None, method: str | None = None,
-              times: int | None = 1, skip: int = 0) -> FaultRule:
-        return self._add(FaultRule("reply", path, method, skip, times, status=status, body=body))
+              times: int | None = 1, skip: int = 0, after_processing: bool = False) -> FaultRule:
+        return self._add(FaultRule("reply", path, method, skip, times, status=status, body=body,
+                                   after_processing=after_processing))
 
     def call(self, fn: Callable[[], Any], *, path: str | None = None, method: str | None = None,
              times: int | None = 1, skip: int = 0) -> FaultRule:
