@@ -2,18 +2,26 @@
 attempts, audit events and sync runs. Every page is tenant-scoped."""
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django_object_actions import DjangoObjectActions, action
 
 from tenants.models import Role
 from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role
 
+from .flows import flow_of
 from .models import Attempt, AuditEvent, Document, SyncRun
 from .replay import REPLAYABLE, ReplayRefused, document_replay
+
+
+def _pre(text: str):
+    return format_html('<pre style="white-space:pre-wrap;max-height:40em;overflow:auto">{}</pre>', text) if text else "-"
 
 
 class EstimatedCountPaginator(Paginator):
@@ -101,17 +109,34 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
     date_hierarchy = None
     inlines = (AttemptInline, AuditEventInline)
     readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "failure_kind", "last_error",
-                       "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped", "raw", "artifact",
-                       "created_at", "updated_at")
+                       "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped_view", "raw_view",
+                       "artifact_view", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source")}),
         ("Failure", {"fields": ("failure_kind", "last_error", "retry_count", "next_attempt_at")}),
-        ("Content", {"fields": ("artifact_name", "external_ids", "mapped", "raw", "artifact")}),
+        ("Content", {"fields": ("artifact_name", "external_ids", "artifact_view", "mapped_view", "raw_view")}),
         ("Times", {"fields": ("created_at", "updated_at")}),
     )
     actions = ("replay_selected",)
     change_actions = ("replay",)
     edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
+
+    @admin.display(description="Produced")
+    def artifact_view(self, obj):
+        try:
+            flow = flow_of(obj)
+        except KeyError:
+            flow = None
+        text = flow.show_artifact(obj) if flow and flow.show_artifact and obj.artifact else obj.artifact
+        return _pre(text)
+
+    @admin.display(description="Mapped")
+    def mapped_view(self, obj):
+        return _pre(json.dumps(obj.mapped, indent=2, sort_keys=True, default=str) if obj.mapped else "")
+
+    @admin.display(description="Raw input as received")
+    def raw_view(self, obj):
+        return _pre(obj.raw)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -35,6 +35,8 @@ class Flow:
     # Connections (attribute names on Tenant) that must be enabled for the schedule to exist.
     needs: tuple[str, ...] = ()
     description: str = ""
+    # How the document page shows the artifact (e.g. an 810 one segment per line).
+    show_artifact: Callable[[Document], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def step_names(self) -> list[str]:
