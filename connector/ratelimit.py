@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
+
 from .failures import TransientFailure
 
 KEY_PREFIX = "ml-connector:ratelimit:"
@@ -174,13 +176,9 @@ class RedisRateLimiter(RateLimiter):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisRateLimiter:
-        import redis
-
         return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5), **kwargs)
 
     def reserve(self, key: str, rate: Rate, *, max_wait: float) -> float | None:
-        import redis
-
         now = "" if self.clock is None else f"{self.clock():.6f}"
         try:
             taken, wait = self._script(

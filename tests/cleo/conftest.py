@@ -5,6 +5,9 @@ every test runs against Cleo's real 5-per-second limit in no real time, determin
 """
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 from connector.ratelimit import LocalRateLimiter
@@ -56,3 +59,25 @@ def make_client(connection: CleoConnection, sim: CleoSimulator, sim_time: Simula
 def client(connection: CleoConnection, sim: CleoSimulator, sim_time: SimulatedTime):
     with make_client(connection, sim, sim_time) as cleo:
         yield cleo
+
+
+def redis_url() -> str:
+    from django.conf import settings
+
+    url = os.environ.get("REDIS_URL") or settings.REDIS_URL
+    if not url:
+        pytest.skip("REDIS_URL is not set: the Redis-shared bucket needs a Redis (CI sets one)")
+    return url
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of our own, so parallel runs never share a bucket; cleaned afterwards."""
+    import redis
+
+    url = redis_url()
+    prefix = f"test-ratelimit:{uuid.uuid4().hex}:"
+    yield url, prefix
+    connection = redis.Redis.from_url(url)
+    for key in connection.scan_iter(match=prefix + "*"):
+        connection.delete(key)

@@ -13,7 +13,6 @@ from edi.cleo import CleoClient
 from sandbox.cleo import INBOUND_FOLDER, CleoSimulator
 
 from .conftest import make_client
-from .test_ratelimit import redis_prefix, redis_url  # noqa: F401 - the fixture is used below
 
 
 class NoPacing(RateLimiter):
@@ -141,7 +140,7 @@ def test_200_calls_from_4_threads_on_one_path_stay_under_the_limit(connection):
 
 
 @pytest.mark.django_db
-def test_two_workers_share_the_redis_bucket(connection, redis_prefix):  # noqa: F811
+def test_two_workers_share_the_redis_bucket(connection, redis_prefix):
     url, prefix = redis_prefix
     limit = 100
     connection.requests_per_second = limit

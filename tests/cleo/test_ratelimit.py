@@ -1,10 +1,8 @@
 """The shared token bucket (connector/ratelimit.py): spacing, bursts, refusal, Redis sharing."""
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -24,28 +22,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-def redis_url() -> str:
-    from django.conf import settings
-
-    url = os.environ.get("REDIS_URL") or settings.REDIS_URL
-    if not url:
-        pytest.skip("REDIS_URL is not set: the Redis-shared bucket needs a Redis (CI sets one)")
-    return url
-
-
-@pytest.fixture
-def redis_prefix():
-    """A key prefix of our own, so parallel runs never share a bucket; cleaned afterwards."""
-    import redis
-
-    url = redis_url()
-    prefix = f"test-ratelimit:{uuid.uuid4().hex}:"
-    yield url, prefix
-    connection = redis.Redis.from_url(url)
-    for key in connection.scan_iter(match=prefix + "*"):
-        connection.delete(key)
 
 
 def test_requests_are_spaced_one_interval_apart():
