@@ -238,6 +238,15 @@ def _result_from_ledger(kind: _Kind, batch: str, rows: list[dict[str, Any]]) -> 
                          vouchers=vouchers)
 
 
+def _from_ledger_or_raise(session: VantagepointSession, kind: _Kind, name: str,
+                          failure: Exception) -> PostingResult:
+    """The answer to PostTransFile is lost or unclear: the ledger says whether it posted."""
+    rows = posted_rows(session, kind, name)
+    if rows:
+        return _result_from_ledger(kind, name, rows)
+    raise failure
+
+
 def post_batch(session: VantagepointSession, kind: _Kind, payload: dict[str, Any], *, description: str,
                client_company: str) -> PostingResult:
     name, period = payload["Batch"], payload["Period"]
@@ -247,38 +256,27 @@ def post_batch(session: VantagepointSession, kind: _Kind, payload: dict[str, Any
     parms = {"batch": name, "clientcompany": client_company, "period": period, "transtype": kind.transtype,
              "description": description}
     try:
+        # Never resent by the policy: a second PostTransFile must follow a look at the ledger.
         response = session.send("PUT", endpoints.POST_TRANS_FILE, body={"parms": parms}, resend_safe=False)
-        if not response.is_success:
-            failure = session.failure_for(response, "PUT", endpoints.POST_TRANS_FILE)
-            if not (isinstance(failure, TransientFailure) or ALREADY_POSTED.search(failure.message)):
-                raise failure
-            raise _Lost(failure)
-        try:
-            answer = session.decode(response, "PUT", endpoints.POST_TRANS_FILE)
-        except DataFailure as exc:
-            raise UnreadablePostReply(exc.message, system=SYSTEM) from None
-        reply = parse_post_reply(answer)
-    except (TransientFailure, UnreadablePostReply, _Lost) as exc:
-        # The answer is lost or unclear: the ledger says whether the batch posted.
-        rows = posted_rows(session, kind, name)
-        if rows:
-            return _result_from_ledger(kind, name, rows)
-        raise (exc.failure if isinstance(exc, _Lost) else exc) from None
+    except TransientFailure as exc:  # DeliveryUnknown included: it may have posted
+        return _from_ledger_or_raise(session, kind, name, exc)
+    if not response.is_success:
+        failure = session.failure_for(response, "PUT", endpoints.POST_TRANS_FILE)
+        if isinstance(failure, TransientFailure) or ALREADY_POSTED.search(failure.message):
+            return _from_ledger_or_raise(session, kind, name, failure)
+        raise failure
+    try:
+        reply = parse_post_reply(session.decode(response, "PUT", endpoints.POST_TRANS_FILE))
+    except DataFailure as exc:  # not JSON, or not the lists
+        unreadable = UnreadablePostReply(exc.message, status=response.status_code, system=SYSTEM)
+        return _from_ledger_or_raise(session, kind, name, unreadable)
     if reply.errors:
         raise DataFailure(f"PostTransFile did not post batch {name}: {'; '.join(reply.errors)[:300]}",
                           system=SYSTEM)
     if not reply.post_seqs:
-        rows = posted_rows(session, kind, name)
-        if rows:
-            return _result_from_ledger(kind, name, rows)
-        raise UnreadablePostReply(f"PostTransFile named no posting sequence for batch {name}", system=SYSTEM)
+        unreadable = UnreadablePostReply(f"PostTransFile named no posting sequence for batch {name}", system=SYSTEM)
+        return _from_ledger_or_raise(session, kind, name, unreadable)
     return PostingResult(name, kind.transtype, period, reply.post_seqs, vouchers=reply.vouchers)
-
-
-class _Lost(Exception):
-    def __init__(self, failure: Any) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
 
 
 def _create(session: VantagepointSession, kind: _Kind, payload: dict[str, Any]) -> list[dict[str, Any]]:

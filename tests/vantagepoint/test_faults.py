@@ -8,13 +8,21 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.failures import ConfigFailure, DataFailure, TransientFailure
-from connector.http import DeliveryUnknown
-from connector.vantagepoint import APVoucher, APVoucherBatch, APVoucherLine, batch_name, parse_post_reply
+from connector.http import DeliveryUnknown, mount_transport, unmount_transport
+from connector.vantagepoint import (
+    APVoucher,
+    APVoucherBatch,
+    APVoucherLine,
+    VantagepointClient,
+    batch_name,
+    parse_post_reply,
+)
 from connector.vantagepoint.postings import UnreadablePostReply
 
 MAX_ATTEMPTS = 5  # HttpPolicy's default
@@ -220,3 +228,15 @@ def test_any_reply_is_read_or_refused_clearly(payload):
         assert "PostTransFile" in exc.message
     else:
         assert all(isinstance(seq, int) for seq in reply.post_seqs)
+
+
+def test_a_simulator_mounted_by_url_prefix_fails_like_a_socket_too(connection, sim, sleeps):
+    """Flows reach the simulator through connector.http.mount_transport, not a transport argument."""
+    mount_transport(connection.base_url, httpx.WSGITransport(app=sim))
+    try:
+        sim.faults.drop(path="/firm")
+        with VantagepointClient(connection, sleep=sleeps.append) as client:
+            assert client.firms()
+    finally:
+        unmount_transport(connection.base_url)
+    assert [r.status for r in sim.requests_to("/firm")] == [None, 200]
