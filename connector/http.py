@@ -100,6 +100,43 @@ def transport_for(base_url: str) -> httpx.BaseTransport | None:
     return None
 
 
+class SocketErrorsAsHttpx(httpx.BaseTransport):
+    """Make an in-process transport fail the way a socket does.
+
+    httpx's real transport turns a reset or timed-out socket into httpx.NetworkError /
+    TimeoutException, which this policy classifies. An in-process transport
+    (httpx.WSGITransport over a simulator) lets the app's own exception through instead
+    (ConnectionResetError, TimeoutError). Mapping them keeps clients behaving the same
+    against a simulator as against the network; any other exception passes untouched.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.inner.handle_request(request)
+        except httpx.HTTPError:
+            raise
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(f"read timed out ({exc})", request=request) from exc
+        except ConnectionRefusedError as exc:
+            raise httpx.ConnectError(f"connection refused ({exc})", request=request) from exc
+        except OSError as exc:
+            raise httpx.RemoteProtocolError(
+                f"server disconnected without sending a complete response ({exc})", request=request
+            ) from exc
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _socket_like(transport: httpx.BaseTransport | None) -> httpx.BaseTransport | None:
+    if transport is None or isinstance(transport, SocketErrorsAsHttpx | httpx.HTTPTransport):
+        return transport
+    return SocketErrorsAsHttpx(transport)
+
+
 def parse_retry_after(value: str | None, *, cap: float) -> float | None:
     """Seconds to wait from a Retry-After header (seconds or an HTTP date), capped."""
     if not value:
@@ -143,7 +180,7 @@ class PolicyClient:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"),
             timeout=self.policy.timeout(),
-            transport=transport or transport_for(base_url),
+            transport=_socket_like(transport or transport_for(base_url)),
             headers=headers,
         )
 

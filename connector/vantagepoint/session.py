@@ -33,7 +33,6 @@ from . import endpoints
 from .auth import OAuthRefusal, TokenGrant, grant_from_reply, password_form, refresh_form
 from .query import Params, page_params
 from .records import SYSTEM
-from .transport import wrap_transport
 
 ROLE_WORDS = re.compile(r"\brole\b|permission|not authori[sz]ed|access rights|does not have access", re.I)
 TOKEN_FIELDS = ["access_token", "refresh_token", "token_expires_at"]
@@ -71,7 +70,7 @@ class VantagepointSession:
         self.sleep = sleep
         self.http = PolicyClient(
             connection.base_url, system=SYSTEM, policy=policy, sleep=sleep,
-            transport=wrap_transport(transport or transport_for(connection.base_url)),
+            transport=transport or transport_for(connection.base_url),
             headers={"Accept": "application/json"},
         )
 
