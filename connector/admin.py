@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.paginator import Paginator
 from django.db import connection
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django_object_actions import DjangoObjectActions, action
 
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role
+from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role, tenant_ids_for
 
-from .flows import flow_of
+from .flows import flow_choices, flow_of
 from .models import Attempt, AuditEvent, Document, SyncRun
-from .replay import REPLAYABLE, ReplayRefused, document_replay
+from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
+from .tasks import replay_documents
+
+REPLAY_SINCE_LIMIT = 5000
 
 
 def _pre(text: str):
@@ -98,6 +104,40 @@ def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
     return None
 
 
+class ReplaySinceForm(forms.Form):
+    since = forms.DateTimeField(help_text="YYYY-MM-DD HH:MM (UTC)")
+    flow = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].choices = [("", "every flow"), *flow_choices()]
+
+
+def replay_failures_since_view(modeladmin, request):
+    """A form (since when, which flow), a confirmation page with the count, then a background
+    job that replays them one by one; each document is written to the admin log."""
+    form = ReplaySinceForm(request.POST or None)
+    context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+               "title": "Replay failures since…", "form": form}
+    if request.method == "POST" and form.is_valid():
+        documents = failed_documents_since(tenant_ids=tenant_ids_for(request.user), since=form.cleaned_data["since"],
+                                           flow=form.cleaned_data["flow"] or None)
+        ids = list(documents.order_by("pk").values_list("pk", flat=True)[:REPLAY_SINCE_LIMIT])
+        if request.POST.get("confirm") == "yes" and ids:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk, queryset=Document.objects.filter(pk__in=ids), action_flag=CHANGE,
+                change_message=f"Replay requested (failures since {form.cleaned_data['since']:%Y-%m-%d %H:%M}).",
+                single_object=False,
+            )
+            replay_documents.delay(ids, request.user.pk)
+            modeladmin.message_user(request, f"Replaying {len(ids)} document{'s' if len(ids) != 1 else ''} "
+                                             "in the background; their pages show the outcome.", messages.SUCCESS)
+            return redirect("admin:connector_document_changelist")
+        context.update(documents=documents.select_related("tenant")[:50], count=len(ids), confirming=True,
+                       limit=REPLAY_SINCE_LIMIT)
+    return TemplateResponse(request, "admin/connector/document/replay_since.html", context)
+
+
 @admin.register(Document)
 class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
     list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
@@ -110,15 +150,17 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
     inlines = (AttemptInline, AuditEventInline)
     readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "failure_kind", "last_error",
                        "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped_view", "raw_view",
-                       "artifact_view", "created_at", "updated_at")
+                       "artifact_view", "links_view", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source")}),
         ("Failure", {"fields": ("failure_kind", "last_error", "retry_count", "next_attempt_at")}),
-        ("Content", {"fields": ("artifact_name", "external_ids", "artifact_view", "mapped_view", "raw_view")}),
+        ("Content", {"fields": ("links_view", "artifact_name", "external_ids", "artifact_view", "mapped_view",
+                                "raw_view")}),
         ("Times", {"fields": ("created_at", "updated_at")}),
     )
     actions = ("replay_selected",)
     change_actions = ("replay",)
+    changelist_actions = ("replay_failures_since",)
     edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
 
     @admin.display(description="Produced")
@@ -129,6 +171,17 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
             flow = None
         text = flow.show_artifact(obj) if flow and flow.show_artifact and obj.artifact else obj.artifact
         return _pre(text)
+
+    @admin.display(description="What to do")
+    def links_view(self, obj):
+        try:
+            flow = flow_of(obj)
+        except KeyError:
+            return "-"
+        links = flow.document_links(obj) if flow.document_links else []
+        if not links:
+            return "-"
+        return format_html_join(format_html("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
 
     @admin.display(description="Mapped")
     def mapped_view(self, obj):
@@ -159,6 +212,10 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
             return None
         # GET shows the confirmation page; its POST replays and returns to the document.
         return replay_with_confirmation(self, request, Document.objects.filter(pk=obj.pk), title="Replay document")
+
+    @action(label="Replay failures since…", description="Replay every failed or retrying document since a time")
+    def replay_failures_since(self, request, queryset):
+        return replay_failures_since_view(self, request)
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)

@@ -37,6 +37,8 @@ class Flow:
     description: str = ""
     # How the document page shows the artifact (e.g. an 810 one segment per line).
     show_artifact: Callable[[Document], str] | None = None
+    # Links the document page offers a human, e.g. ("Create the missing vendor mapping", url).
+    document_links: Callable[[Document], list[tuple[str, str]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def step_names(self) -> list[str]:

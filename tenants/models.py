@@ -26,6 +26,14 @@ class Tenant(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     active = models.BooleanField(default=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # The firm itself, as invoices name it (the 810's remit-to party).
+    legal_name = models.CharField(max_length=60, blank=True, help_text="As printed on invoices (blank: the name)")
+    address_line1 = models.CharField(max_length=55, blank=True)
+    address_line2 = models.CharField(max_length=55, blank=True)
+    city = models.CharField(max_length=30, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=15, blank=True)
+    country = models.CharField(max_length=3, blank=True, default="US")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
