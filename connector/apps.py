@@ -6,4 +6,10 @@ class ConnectorConfig(AppConfig):
     verbose_name = "Sync engine"
 
     def ready(self) -> None:
+        from tenants.connection_checks import register_connection_check
+        from tenants.models import VantagepointConnection
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .vantagepoint.connection_test import vantagepoint_connection_test
+
+        register_connection_check(VantagepointConnection, vantagepoint_connection_test)

@@ -6,5 +6,10 @@ class EdiConfig(AppConfig):
     verbose_name = "EDI (Cleo, X12 810)"
 
     def ready(self) -> None:
+        from tenants.connection_checks import register_connection_check
+        from tenants.models import CleoConnection
+
+        from .cleo.connection_test import cleo_connection_test
+
+        register_connection_check(CleoConnection, cleo_connection_test)
         # Each flow registers itself with the engine on import (connector.flows.register).
-        pass

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import models
+from django.utils.text import capfirst
 from django.http import HttpRequest
+from django_object_actions import DjangoObjectActions, action
 
 from connector.schedules import schedules_ensure_for_tenant
 
+from .connection_checks import connection_check_run
 from .forms import ConnectionForm
-from .models import CleoConnection, Role, StripeConnection, Tenant, TenantMembership, VantagepointConnection
+from .models import CONNECTION_MODELS, CleoConnection, Role, StripeConnection, Tenant, TenantMembership, VantagepointConnection
 from .scoping import TenantListFilter, TenantScopedAdmin, has_role
 
 
@@ -65,13 +68,36 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(TenantScopedAdmin):
+class TenantAdmin(DjangoObjectActions, TenantScopedAdmin):
     tenant_path = "id"
     list_display = ("name", "slug", "active", "time_zone")
     list_filter = ("active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (VantagepointInline, CleoInline, StripeInline, MembershipInline)
+    change_actions = ("test_connections",)
+
+    @action(label="Test connections", description="Log in to each configured system and read something")
+    def test_connections(self, request, obj):
+        if not has_role(request.user, obj.pk, (Role.FINANCE_ADMIN,)):
+            self.message_user(request, "Only a finance admin of this tenant may test its connections.", messages.ERROR)
+            return
+        tested = 0
+        for model in CONNECTION_MODELS:
+            connection = model.objects.filter(tenant=obj).first()
+            if connection is None:
+                continue
+            tested += 1
+            outcome = connection_check_run(connection)
+            level = messages.WARNING if outcome.ok and outcome.warnings else (
+                messages.SUCCESS if outcome.ok else messages.ERROR)
+            self.message_user(request, f"{capfirst(model._meta.verbose_name)}: {outcome.summary()}", level)
+        if not tested:
+            self.message_user(request, "No connection is configured yet.", messages.WARNING)
+
+    def get_change_actions(self, request, object_id, form_url):
+        actions = super().get_change_actions(request, object_id, form_url)
+        return actions if has_role(request.user, int(object_id), (Role.FINANCE_ADMIN,)) else []
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_superuser
