@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import models
-from django.utils.text import capfirst
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django_object_actions import DjangoObjectActions, action
 
 from connector.schedules import schedules_ensure_for_tenant
