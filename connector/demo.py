@@ -20,7 +20,10 @@ class DemoPlan:
 
     processes: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
+    # Ports the demo waits for before running `after_start` (e.g. a simulator's).
+    wait_for_ports: list[int] = field(default_factory=list)
+    # Run once every process is up: put files into a simulator, start a first cycle.
+    after_start: list[Callable[[], None]] = field(default_factory=list)
 
 
 Seeder = Callable[[Tenant, DemoPlan], None]
