@@ -1,0 +1,162 @@
+"""Where each segment of a set may go: the loop walk X12 defines, worked out once per situation.
+
+A segment is looked for from the current position onwards, first in the innermost open loop,
+then in the loops around it; a loop's first segment starts a new repetition. What happens next
+(which loops close, which mandatory segments were skipped, whether a loop opens, or why the
+segment is misplaced) depends only on where we are and on the segment id, so each answer is a
+`Move` computed once and remembered. Counting uses against maximum use is the only per-set work
+left, and it is a dictionary increment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from .errors import ProblemCode
+from .grammar import KNOWN_SEGMENTS, Loop, Slot
+
+_MEMO_LIMIT = 50_000
+
+UNCOUNTED = 100_000
+"""Segments and loops allowed this often or more are not counted per use: the IT1 loop (200000)
+is checked against the line count instead, the others (999999) no file reaches."""
+
+Shape = tuple[tuple[Loop, int], ...]
+"""The open loops, outermost first, each with the index of the child last matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """The effect of one segment id in one situation.
+
+    `depth` and `position` say where the segment landed (after closing `closes` loops), `opens`
+    whether it started a loop repetition, `skipped` the mandatory segment ids passed over in that
+    loop, `closed_missing` the mandatory ids never seen in each loop it closed (innermost first).
+    A misplaced segment has `depth` -1, a `problem` code and, when out of sequence, the depth of
+    the loop where it belonged (`belongs_at`) and the segment it should have preceded. A
+    `simple` move stays in the same loop and needs only its use counted (`repeat`: the same
+    segment again, counted against its maximum use); a `plain` one is simple, not a repeat and
+    not of a watched id, so all there is to do is to take its `state`. A `quick` one may also
+    open or close loops but needs no counting, reporting or watching.
+    """
+
+    state: int
+    depth: int
+    position: int
+    max_use: int
+    opens: bool
+    closes: int
+    skipped: tuple[str, ...] = ()
+    closed_missing: tuple[tuple[str, ...], ...] = ()
+    problem: ProblemCode | None = None
+    belongs_at: int = -1
+    before: str = ""
+    loop_name: str = ""
+    simple: bool = False
+    repeat: bool = False
+    plain: bool = False
+    watched: bool = False
+    closes_clean: bool = True
+    quick: bool = False
+
+
+def _required_after(loop: Loop, start: int, stop: int) -> tuple[str, ...]:
+    return tuple(child.id for child in loop.children[start:stop]
+                 if isinstance(child, Slot) and child.required and child.id != "SE")
+
+
+def _depth(loop: Loop) -> int:
+    return 1 + max((_depth(child) for child in loop.children if isinstance(child, Loop)), default=0)
+
+
+def _name(child: Slot | Loop) -> str:
+    return child.id if isinstance(child, Slot) else child.trigger
+
+
+class Layout:
+    """The memoized walk of one transaction set layout (the 810's)."""
+
+    def __init__(self, root: Loop, ids: frozenset[str], watched: frozenset[str] = frozenset()) -> None:
+        self.root = root
+        self.ids = ids
+        self.watched = watched
+        self.shapes: list[Shape] = []
+        self._state_of: dict[Shape, int] = {}
+        self.moves: dict[tuple[int, str], Move] = {}
+        self._finish: dict[int, tuple[tuple[str, ...], ...]] = {}
+        self._lock = threading.Lock()
+        self.start = self._state(((root, 0),))
+        self.depth = _depth(root)
+
+    def _state(self, shape: Shape) -> int:
+        state = self._state_of.get(shape)
+        if state is None:
+            state = self._state_of[shape] = len(self.shapes)
+            self.shapes.append(shape)
+        return state
+
+    def move(self, state: int, sid: str) -> Move:
+        """The move for `sid` in `state` (remembered; call through `moves` first when hot).
+
+        Remembering stops at `_MEMO_LIMIT` moves so a file full of invented segment ids cannot
+        grow the table without bound; the lock keeps state numbering consistent across threads.
+        """
+        key = (state, sid)
+        found = self.moves.get(key)
+        if found is None:
+            with self._lock:
+                found = self._compute(self.shapes[state], sid, state)
+                if len(self.moves) < _MEMO_LIMIT:
+                    self.moves[key] = found
+        return found
+
+    def _compute(self, shape: Shape, sid: str, state: int) -> Move:
+        for depth in range(len(shape) - 1, -1, -1):
+            loop, index = shape[depth]
+            positions = loop.index.get(sid)
+            if positions is None:
+                continue
+            floor = index if depth == 0 or index > 0 else 1
+            position = next((p for p in positions if p >= floor), None)
+            if position is None:
+                continue
+            closed_missing = tuple(_required_after(inner, inner_index + 1, len(inner.children))
+                                   for inner, inner_index in reversed(shape[depth + 1 :]))
+            skipped = _required_after(loop, index + 1, position)
+            child = loop.children[position]
+            new_shape: Shape = (*shape[:depth], (loop, position))
+            opens = isinstance(child, Loop)
+            if isinstance(child, Loop):
+                new_shape = (*new_shape, (child, 0))
+            closes = len(shape) - depth - 1
+            repeat = position == index
+            watched = sid in self.watched
+            counted = repeat and child.max_use < UNCOUNTED
+            return Move(self._state(new_shape), depth, position, child.max_use, opens, closes, skipped,
+                        closed_missing, loop_name=child.name if isinstance(child, Loop) else "",
+                        simple=not (opens or closes or skipped), repeat=counted,
+                        plain=not (opens or closes or skipped or repeat or watched), watched=watched,
+                        closes_clean=not any(closed_missing),
+                        quick=not (skipped or counted or watched or any(closed_missing)))
+        return self._misplaced(shape, sid, state)
+
+    def _misplaced(self, shape: Shape, sid: str, state: int) -> Move:
+        if sid in self.ids:
+            for depth, (loop, index) in enumerate(shape):
+                positions = loop.index.get(sid)
+                if positions is not None and positions[0] < index:
+                    return Move(state, -1, -1, 0, False, 0, problem=ProblemCode.SEGMENT_OUT_OF_SEQUENCE,
+                                belongs_at=depth, before=_name(loop.children[index]), watched=sid in self.watched)
+            return Move(state, -1, -1, 0, False, 0, problem=ProblemCode.SEGMENT_UNEXPECTED, watched=sid in self.watched)
+        code = ProblemCode.SEGMENT_NOT_IN_SET if sid in KNOWN_SEGMENTS else ProblemCode.SEGMENT_UNRECOGNIZED
+        return Move(state, -1, -1, 0, False, 0, problem=code)
+
+    def finish(self, state: int) -> tuple[tuple[str, ...], ...]:
+        """Mandatory ids never seen in each open loop when the set ends (innermost first)."""
+        found = self._finish.get(state)
+        if found is None:
+            with self._lock:
+                found = self._finish[state] = tuple(_required_after(loop, index + 1, len(loop.children))
+                                                for loop, index in reversed(self.shapes[state]))
+        return found

@@ -1,0 +1,315 @@
+"""Turn X12 bytes or text into segments, a chunk at a time.
+
+Partners disagree about almost everything outside the data: byte-order marks, CR/LF and
+indentation after terminators, a newline as the only terminator, no terminator on the last
+segment, an ISA padded to 106 characters or not, `|` instead of `*`. The delimiters are therefore
+read from the ISA itself (or guessed from a bare GS/ST), and the text is split chunk by chunk so a
+100 MB interchange never sits in memory whole: only the current chunk and the segments the caller
+has not consumed yet are alive.
+
+The hot path is `str.split` on the segment terminator, then on the element separator; everything
+per character happens once, on the ISA.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import IO
+
+from .errors import Position, Problem, ProblemCode, ReadError, Severity
+
+CHUNK_CHARS = 1 << 20
+"""Characters read per chunk: big enough that `str.split` dominates, small enough to stay bounded."""
+
+_DETECT_LIMIT = 8192
+"""How far to look for a start (ISA, GS or ST) or for the ISA's sixteenth separator."""
+
+Source = str | bytes | bytearray | IO[str] | IO[bytes]
+"""Text, bytes, or an open file object (text or binary). Paths are opened by `parse_file`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The four characters that give X12 its structure; the repetition one exists from 00402 on."""
+
+    element: str = "*"
+    component: str = ">"
+    segment: str = "~"
+    repetition: str | None = None
+
+    def characters(self) -> tuple[str, ...]:
+        chars = (self.element, self.component, self.segment)
+        return chars if self.repetition is None else (*chars, self.repetition)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment with its place in the file (ISA is segment 1)."""
+
+    number: int
+    elements: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def element(self, index: int) -> str:
+        """Element `index` (1-based), or "" when the segment is shorter: X12 drops trailing empties."""
+        return self.elements[index] if index < len(self.elements) else ""
+
+
+def _isa_delimiters(text: str, at_eof: bool) -> Delimiters | None:
+    """Delimiters from an ISA at the start of `text`, fixed-width or not; None means "read more"."""
+    sep = text[3]
+    if sep.isalnum() or sep.isspace():
+        raise ReadError("no-delimiters", f"ISA element separator {sep!r} is a letter, digit or space")
+    index = 3
+    for _ in range(15):
+        index = text.find(sep, index + 1)
+        if index < 0:
+            if at_eof or len(text) > _DETECT_LIMIT:
+                raise ReadError("no-delimiters", "the ISA segment does not have 16 elements")
+            return None
+    if index + 2 >= len(text) and not at_eof:
+        return None
+    component = text[index + 1] if index + 1 < len(text) else ">"
+    terminator = text[index + 2] if index + 2 < len(text) else "~"
+    if component == sep or terminator in (sep, component) or terminator.isalnum() or terminator == " ":
+        raise ReadError(
+            "no-delimiters",
+            f"the ISA gives unusable delimiters: element {sep!r}, component {component!r}, segment {terminator!r}",
+        )
+    elements = text[:index].split(sep)
+    repetition: str | None = None
+    isa11, isa12 = elements[11].strip(), elements[12].strip()
+    if len(isa11) == 1 and not isa11.isalnum() and isa12 >= "00402" and isa11 not in (sep, component, terminator):
+        repetition = isa11
+    return Delimiters(sep, component, terminator, repetition)
+
+
+def _guessed_delimiters(text: str, id_length: int, at_eof: bool) -> Delimiters | None:
+    """Delimiters for a bare GS or ST: the separator follows the id, the terminator ends the segment."""
+    sep = text[id_length]
+    if sep.isalnum() or sep.isspace():
+        raise ReadError("no-delimiters", f"element separator {sep!r} after {text[:id_length]} is not usable")
+    for char in text[id_length + 1 : _DETECT_LIMIT]:
+        if not (char.isalnum() or char == sep or char in " .-"):
+            component = ">" if char != ">" and sep != ">" else ":"
+            return Delimiters(sep, component, char, None)
+    if not at_eof and len(text) < _DETECT_LIMIT:
+        return None
+    return Delimiters(sep, ">" if sep != ">" else ":", "\n", None)
+
+
+def detect_delimiters(text: str, at_eof: bool = True) -> Delimiters | None:
+    """Delimiters of the X12 data starting at `text` (already stripped of BOM and whitespace)."""
+    if len(text) < 4:
+        if at_eof:
+            raise ReadError("not-x12", "the input is empty or too short to be X12")
+        return None
+    if text.startswith("ISA"):
+        return _isa_delimiters(text, at_eof)
+    if text.startswith("GS") or text.startswith("ST"):
+        return _guessed_delimiters(text, 2, at_eof)
+    raise ReadError("not-x12", f"the input does not start with ISA, GS or ST: {text[:20]!r}")
+
+
+class _Decoder:
+    """UTF-8 by default; a file that is not UTF-8 is read as Latin-1 from there on, with a note."""
+
+    def __init__(self, notes: list[Problem]) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._latin1 = False
+        self._notes = notes
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self._latin1:
+            return data.decode("latin-1")
+        try:
+            return self._utf8.decode(data, final)
+        except UnicodeDecodeError:
+            pending, _ = self._utf8.getstate()
+            self._latin1 = True
+            self._notes.append(
+                Problem(
+                    ProblemCode.NOT_UTF8,
+                    "the file is not UTF-8; read as Latin-1",
+                    Position(0, ""),
+                    Severity.NOTE,
+                )
+            )
+            return (pending + data).decode("latin-1")
+
+
+def _text_chunks(source: Source, chunk_chars: int, notes: list[Problem]) -> Iterator[str]:
+    """The source as text chunks; bytes are decoded incrementally so no chunk splits a character."""
+    if isinstance(source, str):
+        for start in range(0, len(source), chunk_chars):
+            yield source[start : start + chunk_chars]
+        return
+    decoder = _Decoder(notes)
+    if isinstance(source, bytes | bytearray):
+        view = memoryview(source)
+        for start in range(0, len(view), chunk_chars):
+            yield decoder.decode(bytes(view[start : start + chunk_chars]))
+        yield decoder.decode(b"", final=True)
+        return
+    while True:
+        try:
+            data = source.read(chunk_chars)
+        except (OSError, ValueError) as exc:
+            raise ReadError("unreadable", f"cannot read the input: {exc}") from exc
+        if not data:
+            if not isinstance(data, str):
+                yield decoder.decode(b"", final=True)
+            return
+        yield data if isinstance(data, str) else decoder.decode(data)
+
+
+def _isa_indexes(batch: list[list[str]], mentions: int) -> list[int]:
+    """Where segments starting with ISA are in `batch`, found in C when every mention is an ISA id."""
+    ids = list(map(itemgetter(0), batch))
+    exact = ids.count("ISA")
+    if exact == mentions:
+        found, start = [], 0
+        for _ in range(exact):
+            start = ids.index("ISA", start) + 1
+            found.append(start - 1)
+        return found
+    return [index for index, sid in enumerate(ids) if sid.startswith("ISA")]
+
+
+def _raw_from(pieces: list[str], index: int) -> list[str]:
+    """The unsplit pieces from the `index`-th non-blank one: the exact text, whitespace included."""
+    for position, piece in enumerate(pieces):
+        if piece.strip():
+            if index == 0:
+                return pieces[position:]
+            index -= 1
+    return []
+
+
+class SegmentReader:
+    """Iterates the raw segments of X12 data as lists of elements (element 0 is the segment id).
+
+    Lists rather than `Segment` objects because this is the inner loop of everything: the parser
+    counts segments itself. Trailing spaces inside elements are dropped (partners pad them);
+    `delimiters` is the set in force for the segment most recently yielded, and `notes` collects
+    what the reader tolerated (a non-UTF-8 file, text before the ISA).
+    """
+
+    def __init__(self, source: Source, chunk_chars: int = CHUNK_CHARS) -> None:
+        self.notes: list[Problem] = []
+        self.delimiters = Delimiters()
+        self._chunks = _text_chunks(source, chunk_chars, self.notes)
+
+    def _read(self) -> str:
+        return next(self._chunks, "")
+
+    def _start(self) -> str:
+        """Read until the delimiters are known; returns the text from the first segment on."""
+        buf = ""
+        while True:
+            chunk = self._read()
+            at_eof = not chunk
+            buf += chunk
+            text = buf.lstrip("\ufeff \t\r\n")
+            if not text.startswith(("ISA", "GS", "ST")):
+                found = text.find("ISA", 0, _DETECT_LIMIT)
+                if found > 0:
+                    self.notes.append(
+                        Problem(
+                            ProblemCode.NO_ENVELOPE,
+                            f"skipped {found} characters before the ISA",
+                            Position(0, ""),
+                            Severity.WARNING,
+                        )
+                    )
+                    text = text[found:]
+                elif not at_eof and len(text) < _DETECT_LIMIT:
+                    continue
+            delimiters = detect_delimiters(text, at_eof)
+            if delimiters is not None:
+                self.delimiters = delimiters
+                return text
+            if at_eof:  # pragma: no cover - detect_delimiters raises or answers at EOF
+                raise ReadError("not-x12", "no delimiters found")
+
+    def _later_isa(self, tail: str) -> tuple[Delimiters | None, str]:
+        """New delimiters announced by an ISA at the start of `tail`, or None to keep the current ones.
+
+        Also returns any text read past the current buffer to see the whole ISA. A later ISA too
+        damaged to give delimiters keeps the ones in force: the envelope checks will report it,
+        and the rest of the file is still worth reading.
+        """
+        extra = ""
+        at_eof = False
+        while True:
+            try:
+                found = detect_delimiters(tail + extra, at_eof)
+            except ReadError:
+                return None, extra
+            if found is not None:
+                return (None if found == self.delimiters else found), extra
+            chunk = self._read()
+            at_eof = not chunk
+            extra += chunk
+
+    def batches(self) -> Iterator[list[list[str]]]:
+        """Segments a chunk at a time: one `split` per chunk, then one per segment, in C."""
+        buf = self._start()
+        first_isa = True
+        while True:
+            delimiters = self.delimiters
+            term, sep = delimiters.segment, delimiters.element
+            padded = " " + sep
+            restart = False
+            while not restart:
+                pieces = buf.split(term)
+                text = buf
+                buf = pieces.pop()
+                if padded in text:
+                    batch = [piece.split(sep) if padded not in piece else [e.rstrip(" ") for e in piece.split(sep)]
+                             for piece in map(str.strip, pieces) if piece]
+                else:
+                    batch = [piece.split(sep) for piece in map(str.strip, pieces) if piece]
+                if "ISA" in text:
+                    for index in _isa_indexes(batch, text.count("ISA")):
+                        segment = batch[index]
+                        if first_isa:
+                            first_isa = False
+                            continue
+                        if segment[0] == "ISA" and len(segment) == 17 and segment[16] == delimiters.component:
+                            continue
+                        tail = term.join(_raw_from(pieces, index)) + term + buf
+                        new, extra = self._later_isa(tail)
+                        if new is None:
+                            buf += extra
+                            continue
+                        self.delimiters, buf, restart = new, tail + extra, True
+                        batch = batch[:index]
+                        break
+                if batch:
+                    yield batch
+                if restart:
+                    break
+                chunk = self._read()
+                if not chunk:
+                    last = buf.strip()
+                    if last:
+                        yield [[element.rstrip(" ") for element in last.split(sep)]]
+                    return
+                buf += chunk
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for batch in self.batches():
+            yield from batch
+
+
+def iter_segments(source: Source, chunk_chars: int = CHUNK_CHARS) -> Iterator[Segment]:
+    """Segments of X12 data with their numbers; for tools and tests, the parser uses `SegmentReader`."""
+    for number, elements in enumerate(SegmentReader(source, chunk_chars), start=1):
+        yield Segment(number, tuple(elements))
