@@ -1,0 +1,72 @@
+"""Fixtures for the ar-810 flow: a trading partner billing one seeded client, cycles run the
+way the beat task and `manage.py sync` run them, and the X12 command line as a referee."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connector.celery import app as celery_app
+from connector.models import SyncRun, SyncRunStatus, Trigger
+from connector.sync import cursor_advance, sync_run_execute
+from connector.vantagepoint.records import format_datetime
+from edi.models import PartnerClient
+from edi.outbound import AR_810
+from edi.outbound.poll import STREAM
+from sandbox import cleo as cleo_sandbox
+from tests.factories import make_partner
+
+OUTBOUND = cleo_sandbox.OUTBOUND_FOLDER
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def first_client_project(vp_sim) -> dict:
+    """The first active project with phases whose client is active (what add_posted_invoice bills)."""
+    return next(p for p in vp_sim.tables.projects if p["WBS2"].strip() == "" and p["Status"] == "A")
+
+
+@pytest.fixture
+def billed_client(vp_sim) -> str:
+    return first_client_project(vp_sim)["BillingClientID"]
+
+
+@pytest.fixture
+def partner(edi_tenant, billed_client):
+    """A partner whose 810s go to the simulator's Outbound folder, billing the first client."""
+    partner = make_partner(edi_tenant, name="Harbor EDI", their_isa_id="HARBORAP", their_gs_id="HARBORAP",
+                           outbound_folder=OUTBOUND, inbound_folder=cleo_sandbox.INBOUND_FOLDER)
+    PartnerClient.objects.create(tenant=edi_tenant, partner=partner, client_id=billed_client, name="Harbor")
+    return partner
+
+
+@pytest.fixture
+def after_seed(edi_tenant, vp_sim):
+    """Start the cursor at the simulator's clock, so a test sees only the invoices it posts."""
+    cursor_advance(tenant=edi_tenant, stream=STREAM, value=format_datetime(vp_sim.clock.now()))
+
+
+@pytest.fixture
+def eager_celery():
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def run_cycle(tenant, trigger: str = Trigger.SCHEDULED) -> SyncRun:
+    run = sync_run_execute(tenant=tenant, flow_name=AR_810, trigger=trigger)
+    assert run.status == SyncRunStatus.SUCCEEDED, run.error
+    return run
+
+
+def outbound_files(cleo_sim) -> dict[str, bytes]:
+    return {f.name: f.content for f in cleo_sim.files(OUTBOUND)}
+
+
+def x12_validate(tmp_path: Path, name: str, content: bytes) -> subprocess.CompletedProcess:
+    """`python -m edi.x12 validate --strict` on the bytes as the partner received them."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    return subprocess.run([sys.executable, "-m", "edi.x12", "validate", "--strict", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
