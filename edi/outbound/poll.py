@@ -7,7 +7,8 @@ dies half-way through a document leaves it received (or mapped with a step to ru
 next cycle resumes it from its step. Invoices are re-read with a lookback, and the unique
 (tenant, flow, invoice key) turns every re-read into a lookup: "duplicate" in the counts.
 An invoice whose client has no trading partner is processed like any other and waits in
-needs_mapping with the client's name: kept, never dropped.
+needs_mapping with the client's name: kept, never dropped. Last, the partners' folders are
+read for their 997s (edi.inbox), which mark the 810s they answer.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def ar_810_poll(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = N
         run.counts.setdefault(key, 0)
     ar_invoices_receive(run=run)
     ar_documents_process_waiting(run=run, trigger=trigger, user=user)
+    acknowledgments_collect(run=run, trigger=trigger, user=user)
     return {}
 
 
@@ -98,6 +100,17 @@ def ar_documents_process_waiting(*, run: SyncRun, trigger: str, user: AbstractBa
             sync_run_count(run, outcome)
 
 
+def acknowledgments_collect(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = None) -> None:
+    """Take in the partners' files, so their 997s mark our 810s (edi.inbox reads the folders
+    both EDI flows share and hands each 997 to edi.outbound.acks). Its counts are prefixed:
+    "seen" there means files, here invoices. Problems with inbound files are the inbound
+    flow's to fail on; here they are counted and in the audit trail, and the 810s still go."""
+    from ..inbox import inbox_collect  # the inbox imports the inbound flow: load it only when polling
+
+    for key, value in inbox_collect(tenant=run.tenant, trigger=trigger, user=user).items():
+        sync_run_count(run, f"inbox_{key}", value)
+
+
 def documents_waiting(*, tenant_id: int) -> Q:
     """Documents of this flow with a step still to run that no retry schedule owns:
     received, or mapped with a step to run (a crash between steps)."""
@@ -105,5 +118,5 @@ def documents_waiting(*, tenant_id: int) -> Q:
             & (Q(state=DocumentState.RECEIVED) | (Q(state=DocumentState.MAPPED) & ~Q(step=""))))
 
 
-__all__ = ["LOOKBACK", "STREAM", "ar_810_poll", "ar_documents_process_waiting",
+__all__ = ["LOOKBACK", "STREAM", "acknowledgments_collect", "ar_810_poll", "ar_documents_process_waiting",
            "ar_invoices_receive", "documents_waiting"]

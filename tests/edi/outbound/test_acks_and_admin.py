@@ -179,3 +179,24 @@ def test_the_document_page_shows_the_mapped_invoice_and_links_to_its_partner(
     assert reverse("admin:connector_document_actions", args=[document.pk, "replay"]) not in html, \
         "a sent document offers no replay"
 
+
+def test_the_cycle_picks_the_partners_997_up_from_its_folder_and_marks_the_810(
+        edi_tenant, vp_sim, cleo_sim, partner, after_seed):
+    post_invoices(vp_sim, 2)
+    run_cycle(edi_tenant)
+    accepted, rejected = documents(DocumentState.SENT)
+    files = outbound_files(cleo_sim)
+    cleo_sim.put_file(partner.inbound_folder, "997_0001.edi", partner_997(files[accepted.artifact_name]))
+    cleo_sim.put_file(partner.inbound_folder, "997_0002.edi", partner_997(
+        files[rejected.artifact_name], tamper=("N4*Boston*MA*", "N4*Boston*MASS*")))
+
+    run = run_cycle(edi_tenant)
+
+    accepted.refresh_from_db()
+    rejected.refresh_from_db()
+    assert (accepted.state, rejected.state) == (DocumentState.ACKNOWLEDGED, DocumentState.REJECTED)
+    assert "AK4 N402 code 5" in rejected.last_error and f"{partner.inbound_folder}/997_0002.edi" in rejected.last_error
+    assert run.counts["inbox_acknowledgments"] == 2
+    assert cleo_sim.files(partner.inbound_folder) == [], "picked up as the partner says (deleted)"
+    assert len(outbound_files(cleo_sim)) == 2, "a 997 is never answered with a 997"
+    assert run_cycle(edi_tenant).counts.get("inbox_acknowledgments", 0) == 0, "each 997 is applied once"
