@@ -1,0 +1,166 @@
+"""The 810-ap flow: one supplier invoice from a Cleo file becomes one posted AP voucher.
+
+Steps, each resumable on its own (replay starts at the one that failed):
+- resolve: vendor, project/phase/task and GL accounts (resolve.py), each checked in
+  Vantagepoint; what is missing parks the document in needs_mapping, naming every item, and
+  the document page links to a pre-filled override form for each. Saves `mapped["voucher"]`.
+- check_duplicate: Vantagepoint already holds an AP invoice with this vendor and number, from
+  another batch than ours: the document ends duplicate, nothing posted. Our own batch found
+  there means an earlier try posted and its end was lost: the post step records it.
+- post: the batch name and period are fixed and saved before the first try, so a crash
+  between posting and our commit is found in the ledger on the retry, never posted twice.
+  Saves voucher, posting sequence, period and batch in `external_ids["vantagepoint"]`.
+
+The polling cycle takes the partners' files in (edi.inbox) and then runs every document still
+in received, and any left in mapped by a crash, through the steps.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.urls import NoReverseMatch, reverse
+
+from connector.failures import ConfigFailure, DataFailure, MappingMissing
+from connector.flows import Flow, Step, register
+from connector.locks import exclusive
+from connector.models import Document, DocumentState, SyncRun
+from connector.pipeline import StepContext, document_process
+from connector.sync import sync_run_count
+from connector.vantagepoint.postings import ap_batch_payload
+
+from ..clients import vantagepoint_client
+from ..inbox import inbox_sweep
+from ..models import MappingKind, TradingPartner
+from ..x12 import X12Error, invoice_from_dict
+from . import AP_810
+from .resolve import RecordCheck, invoice_resolve
+from .voucher import ap_posting_period, voucher_batch, voucher_batch_name, voucher_from_invoice, voucher_total
+
+SYSTEM = AP_810
+# Left in these states only by a run that died mid-way: the next cycle resumes them.
+RESUMABLE = (DocumentState.RECEIVED, DocumentState.MAPPED)
+KIND_WORDS = {MappingKind.VENDOR: "vendor", MappingKind.PROJECT: "project", MappingKind.ACCOUNT: "GL account",
+              MappingKind.UNIT: "unit"}
+
+
+def _resolve(ctx: StepContext) -> None:
+    document = ctx.document
+    mapped = dict(document.mapped)
+    partner = TradingPartner.objects.filter(pk=mapped.get("partner_id"), tenant=ctx.tenant).first()
+    if partner is None:
+        raise ConfigFailure(f"trading partner {mapped.get('partner', '?')} no longer exists: "
+                            "restore it before replaying", system=SYSTEM)
+    try:
+        invoice = invoice_from_dict(mapped["invoice"])
+    except (KeyError, X12Error) as exc:
+        raise DataFailure(f"the stored invoice cannot be read back: {exc}", system=SYSTEM) from exc
+    if invoice.invoice_date is None or not invoice.lines:
+        raise DataFailure(f"invoice {invoice.invoice_number} has no invoice date (BIG01) or no IT1 lines: "
+                          "nothing to voucher", system=SYSTEM)
+    with vantagepoint_client(ctx.tenant) as vp:
+        resolution = invoice_resolve(check=RecordCheck(vp), tenant=ctx.tenant, partner=partner, invoice=invoice,
+                                     sender=mapped["sender"], sender_is_partner=mapped.get("sender_is_partner", False))
+    mapped.pop("voucher", None)
+    mapped.pop("missing", None)
+    if resolution.missing:
+        mapped["missing"] = [item.as_dict() for item in resolution.missing]
+        document.mapped = mapped  # saved with the needs_mapping transition: the page's links read it
+        raise MappingMissing("; ".join(item.message for item in resolution.missing))
+    mapped["voucher"] = voucher_from_invoice(invoice=invoice, resolution=resolution)
+    document.mapped = mapped
+
+
+def _check_duplicate(ctx: StepContext) -> None:
+    document = ctx.document
+    voucher = document.mapped["voucher"]
+    with vantagepoint_client(ctx.tenant) as vp:
+        existing = vp.ap_invoice(voucher["vendor"], voucher["invoice"])
+    if existing is None or existing.batch.lower() == voucher_batch_name(document).lower():
+        return
+    document.external_ids = {**document.external_ids, "duplicate_of": {
+        "voucher": existing.voucher, "batch": existing.batch, "period": existing.period,
+        "post_seq": existing.post_seq, "total": str(existing.total)}}
+    reason = (f"vendor {voucher['vendor']} already has invoice {voucher['invoice']} in Vantagepoint "
+              f"(voucher {existing.voucher or '?'}, batch {existing.batch}, period {existing.period}): not posted again")
+    if existing.total != voucher_total(voucher):
+        reason += f"; its total {existing.total} differs from this one's {voucher_total(voucher)}: ask the supplier"
+    ctx.finish(DocumentState.DUPLICATE, reason)
+
+
+def _post(ctx: StepContext) -> None:
+    document = ctx.document
+    if not document.mapped.get("posting"):
+        posting = {"batch": voucher_batch_name(document), "period": ap_posting_period(tenant=ctx.tenant)}
+        document.mapped = {**document.mapped, "posting": posting}
+        connection = ctx.tenant.vantagepointconnection
+        payload = ap_batch_payload(voucher_batch(document), liability_code=connection.liability_code,
+                                   bank_code=connection.bank_code)
+        document.artifact = json.dumps(payload, indent=2, default=str)
+        document.artifact_name = posting["batch"]
+        ctx.save("mapped", "artifact", "artifact_name", "step")
+    with vantagepoint_client(ctx.tenant) as vp:
+        result = vp.post_ap_voucher_batch(voucher_batch(document))
+    document.external_ids = {**document.external_ids, "vantagepoint": {
+        "batch": result.batch, "period": result.period, "post_seq": result.post_seqs[0] if result.post_seqs else None,
+        "voucher": result.vouchers[0] if result.vouchers else "", "already_posted": result.already_posted}}
+
+
+def inbound_poll(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = None) -> dict[str, int]:
+    """Take the partners' files in, then push every waiting invoice through the steps.
+
+    Invoices are processed even when some files could not be taken in; the cycle then ends
+    failed with what went wrong, and the counts so far are kept on the run."""
+    report = inbox_sweep(tenant=run.tenant, trigger=trigger, user=user)
+    for key, value in report.counts.items():
+        sync_run_count(run, key, value)
+    pending = Document.objects.filter(tenant=run.tenant, flow=AP_810, state__in=RESUMABLE).order_by("pk")
+    for pk in pending.values_list("pk", flat=True):
+        with exclusive(f"document:{pk}") as acquired:
+            if not acquired:
+                continue  # a replay holds it right now
+            document = Document.objects.select_related("tenant").get(pk=pk)
+            if document.state not in RESUMABLE:
+                continue
+            document_process(document, trigger=trigger, user=user)
+            sync_run_count(run, str(document.state))
+    if report.problems:
+        run.progress = f"{len(report.problems)} inbox problem(s); first: {report.problems[0]}"[:200]
+        raise report.failure()
+    return {}
+
+
+def inbound_document_links(document: Document) -> list[tuple[str, str]]:
+    """A pre-filled override form for each missing item, and the file the invoice came in."""
+    links: list[tuple[str, str]] = []
+    try:
+        add_url = reverse("admin:edi_mappingoverride_add")
+        file_url = reverse("admin:edi_inboundfile_change", args=[document.mapped["inbound_file_id"]]) \
+            if document.mapped.get("inbound_file_id") else ""
+    except NoReverseMatch:
+        return links
+    if document.state == DocumentState.NEEDS_MAPPING:
+        for item in document.mapped.get("missing", []):
+            query = urlencode({"tenant": document.tenant_id, "kind": item["kind"],
+                               "source_value": item["source_value"], "note": f"for {document.external_key}"[:200]})
+            what = KIND_WORDS.get(item["kind"], item["kind"])
+            label = f"Create the {what} mapping for {item['source_value']}" if item["source_value"] else \
+                f"Create a {what} mapping ({item['message']})"
+            links.append((label, f"{add_url}?{query}"))
+    if file_url:
+        links.append((f"The file it came in: {document.mapped.get('file', '')}", file_url))
+    return links
+
+
+INBOUND_810_FLOW = register(Flow(
+    name=AP_810, label="810 to AP invoice (EDI inbound)",
+    steps=(Step("resolve", _resolve, DocumentState.MAPPED),
+           Step("check_duplicate", _check_duplicate, DocumentState.MAPPED),
+           Step("post", _post, DocumentState.POSTED)),
+    poll=inbound_poll,
+    needs=("vantagepointconnection", "cleoconnection"),
+    description="Supplier 810 files in the partners' Cleo folders become posted Vantagepoint AP vouchers, "
+                "with a 997 back for every interchange.",
+    document_links=inbound_document_links,
+))
