@@ -14,3 +14,4 @@ class EdiConfig(AppConfig):
         register_connection_check(CleoConnection, cleo_connection_test)
         # Each flow registers itself with the engine on import (connector.flows.register).
         from .outbound import flow  # noqa: F401  (registers ar-810)
+        from .inbound import flow  # noqa: F401  (registers 810-ap)
