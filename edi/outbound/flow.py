@@ -79,7 +79,7 @@ def ar_invoice_render(ctx: StepContext) -> None:
         document.external_ids = ids
         ctx.save("external_ids")
     invoice = invoice_from_dict(document.mapped["invoice"])
-    when = datetime.fromisoformat(ids["rendered_at"]).astimezone(zoneinfo.ZoneInfo(ctx.tenant.time_zone))
+    when = datetime.fromisoformat(ids["rendered_at"]).astimezone(zoneinfo.ZoneInfo(ctx.tenant.time_zone or "UTC"))
     try:
         text = render_interchange([invoice], envelope_for(partner), when=when,
                                   controls=ControlNumbers(ids["isa13"], ids["gs06"], ids["st02"]))
