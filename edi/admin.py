@@ -2,11 +2,15 @@
 ledger of files picked up from Cleo. Tenant-scoped like every page."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
+from connector.failures import IntegrationFailure
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
 
-from .models import InboundFile, MappingOverride, PartnerClient, TradingPartner
+from .clients import vantagepoint_client
+from .inbound.resolve import RecordCheck
+from .models import InboundFile, MappingKind, MappingOverride, PartnerClient, TradingPartner
 
 
 class PartnerClientInline(TenantScopedInline, admin.TabularInline):
@@ -50,8 +54,42 @@ class TradingPartnerAdmin(TenantScopedAdmin):
             obj.delete()
 
 
+class MappingOverrideForm(forms.ModelForm):
+    """An override is only as good as its target: it is checked in the tenant's Vantagepoint
+    before it is saved, so a parked invoice replayed after it cannot park again on a typo."""
+
+    class Meta:
+        model = MappingOverride
+        fields = ("tenant", "kind", "source_value", "target", "target_wbs2", "target_wbs3", "note")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("source_value", "target", "target_wbs2", "target_wbs3"):
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].strip()
+        tenant, kind, target = cleaned.get("tenant"), cleaned.get("kind"), cleaned.get("target")
+        wbs2, wbs3 = cleaned.get("target_wbs2") or "", cleaned.get("target_wbs3") or ""
+        if kind != MappingKind.PROJECT and (wbs2 or wbs3):
+            self.add_error("target_wbs2", "Only a project mapping names a phase and task.")
+        if self.errors or not (tenant and kind and target):
+            return cleaned
+        try:
+            with vantagepoint_client(tenant) as vp:
+                problem = RecordCheck(vp).target_problem(kind=kind, target=target, wbs2=wbs2, wbs3=wbs3)
+        except IntegrationFailure as exc:
+            raise forms.ValidationError(
+                f"Vantagepoint could not be reached to check the target, so nothing was saved: {exc}") from exc
+        if problem:
+            self.add_error("target", f"Vantagepoint says: {problem}.")
+        return cleaned
+
+
 @admin.register(MappingOverride)
 class MappingOverrideAdmin(TenantScopedAdmin):
+    """Reached from a parked document's page with the form pre-filled from the query string
+    (?tenant=&kind=&source_value=), as Django's add view does for any field."""
+
+    form = MappingOverrideForm
     list_display = ("kind", "source_value", "target", "target_wbs2", "target_wbs3", "tenant", "note")
     list_filter = (("tenant", TenantListFilter), "kind")
     search_fields = ("source_value", "target")
