@@ -25,16 +25,40 @@ from .renderer import ControlNumbers, EnvelopeSettings, _close, _isa_gs, _Writer
 ACCEPTED, ACCEPTED_WITH_ERRORS, PARTIAL, REJECTED = "A", "E", "P", "R"
 
 
+def _echo(value: str, high: int, fallback: str) -> str:
+    """An id from a received (maybe damaged) envelope, made writable: printable, no default
+    delimiter, not too long. What a partner sent badly is answered, not refused."""
+    kept = "".join(char for char in value if char.isprintable() and char not in "*>~^|:").strip()[:high]
+    return kept or fallback
+
+
 def reply_envelope(interchange: Interchange, version: str = "004010") -> EnvelopeSettings:
     """Envelope settings for answering `interchange`: its receiver becomes our sender."""
     group = interchange.groups[0] if interchange.groups else None
+
+    def qualifier(value: str) -> str:
+        cleaned = _echo(value, 2, "ZZ")
+        return cleaned if len(cleaned) == 2 else "ZZ"
+
+    def group_id(value: str | None) -> str | None:
+        cleaned = _echo(value or "", 15, "")
+        return cleaned if len(cleaned) >= 2 else None
+
     return EnvelopeSettings(
-        sender_id=interchange.receiver_id or "UNKNOWN", receiver_id=interchange.sender_id or "UNKNOWN",
-        sender_qualifier=interchange.receiver_qualifier or "ZZ", receiver_qualifier=interchange.sender_qualifier or "ZZ",
-        group_sender_id=(group.receiver_id if group and len(group.receiver_id) >= 2 else None),
-        group_receiver_id=(group.sender_id if group and len(group.sender_id) >= 2 else None),
+        sender_id=_echo(interchange.receiver_id, 15, "UNKNOWN"), receiver_id=_echo(interchange.sender_id, 15, "UNKNOWN"),
+        sender_qualifier=qualifier(interchange.receiver_qualifier),
+        receiver_qualifier=qualifier(interchange.sender_qualifier),
+        group_sender_id=group_id(group.receiver_id if group else None),
+        group_receiver_id=group_id(group.sender_id if group else None),
         version=version, usage=interchange.usage if interchange.usage in ("P", "T") else "P",
     )
+
+
+def _writable(writer: _Writer, value: str, high: int, fallback: str) -> str:
+    """A received id echoed into the 997 (AK1, AK2), without the reply's own delimiters."""
+    characters = (writer.sep, *writer.forbidden)
+    kept = "".join(char for char in value if char.isprintable() and char not in characters).strip()[:high]
+    return kept or fallback
 
 
 def _set_status(ts: TransactionSet, noted_only: Collection[ProblemCode]) -> tuple[str, list[str]]:
@@ -72,11 +96,12 @@ def _segment_errors(writer: _Writer, ts: TransactionSet) -> None:
         position = str(first.set_position or "")
         for problem in problems:
             if problem.code.level is AckLevel.SEGMENT:
-                writer.write(["AK3", problem.position.segment_id[:3], position, "", problem.code.ack_code])
+                writer.write(["AK3", _writable(writer, problem.position.segment_id, 3, "UNK"), position, "",
+                              problem.code.ack_code])
         elements = [problem for problem in problems if problem.code.level is AckLevel.ELEMENT]
         if not elements:
             continue
-        writer.write(["AK3", first.segment_id[:3], position, "", "8"])
+        writer.write(["AK3", _writable(writer, first.segment_id, 3, "UNK"), position, "", "8"])
         for problem in elements[:99]:
             index = problem.position.element or 0
             rule = rules.get(first.segment_id)
@@ -101,14 +126,14 @@ def _group_ack(writer: _Writer, group: FunctionalGroup, control: int, noted_only
     start = len(writer.segments)
     st02 = f"{control:04d}"
     writer.write(["ST", "997", st02])
-    ak1 = ["AK1", group.functional_id or "IN", group.control_number or "0"]
+    ak1 = ["AK1", _writable(writer, group.functional_id, 2, "IN"), _writable(writer, group.control_number, 9, "0")]
     if writer.envelope.is_5010 and group.version:
-        ak1.append(group.version)
+        ak1.append(_writable(writer, group.version, 12, ""))
     writer.write(ak1)
     accepted = 0
     statuses: list[str] = []
     for ts in group.sets:
-        writer.write(["AK2", ts.set_id or "810", ts.control_number or "0000"])
+        writer.write(["AK2", _writable(writer, ts.set_id, 3, "810"), _writable(writer, ts.control_number, 9, "0000")])
         _segment_errors(writer, ts)
         status, codes = _set_status(ts, noted_only)
         statuses.append(status)

@@ -43,11 +43,11 @@ class ParseResult:
         """Every problem in file order: reader notes, envelopes, sets."""
         found = list(self.notes)
         for interchange in self.interchanges:
-            found.extend(interchange.problems)
             for group in interchange.groups:
-                found.extend(group.problems)
                 for ts in group.sets:
                     found.extend(ts.problems)
+                found.extend(group.problems)
+            found.extend(interchange.problems)
         return sorted(found, key=_order)
 
     @property

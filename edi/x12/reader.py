@@ -145,7 +145,16 @@ class _Decoder:
 
 
 def _text_chunks(source: Source, chunk_chars: int, notes: list[Problem]) -> Iterator[str]:
-    """The source as text chunks; bytes are decoded incrementally so no chunk splits a character."""
+    """The source as non-empty text chunks (an empty one means the end).
+
+    Bytes are decoded incrementally, so no chunk splits a character.
+    """
+    for chunk in _decoded(source, chunk_chars, notes):
+        if chunk:
+            yield chunk
+
+
+def _decoded(source: Source, chunk_chars: int, notes: list[Problem]) -> Iterator[str]:
     if isinstance(source, str):
         for start in range(0, len(source), chunk_chars):
             yield source[start : start + chunk_chars]
@@ -284,7 +293,7 @@ class SegmentReader:
                             continue
                         if segment[0] == "ISA" and len(segment) == 17 and segment[16] == delimiters.component:
                             continue
-                        tail = term.join(_raw_from(pieces, index)) + term + buf
+                        tail = (term.join(_raw_from(pieces, index)) + term + buf).lstrip()
                         new, extra = self._later_isa(tail)
                         if new is None:
                             buf += extra

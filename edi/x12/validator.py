@@ -27,9 +27,9 @@ def _collect(reader: InterchangeReader) -> list[Problem]:
             problems.extend(ts.problems)
     problems.extend(reader.notes)
     for interchange in reader.interchanges:
-        problems.extend(interchange.problems)
         for group in interchange.groups:
             problems.extend(group.problems)
+        problems.extend(interchange.problems)
     return sorted(problems, key=_order)
 
 
