@@ -13,13 +13,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_object_actions import DjangoObjectActions, action
 
 from tenants.models import Role
 from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role, tenant_ids_for
 
+from .documents import audit_record
 from .flows import flow_choices, flow_of
-from .models import Attempt, AuditEvent, Document, SyncRun
+from .models import Attempt, AuditEvent, Document, SyncCursor, SyncRun
 from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
 from .tasks import replay_documents
 
@@ -181,7 +183,7 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
         links = flow.document_links(obj) if flow.document_links else []
         if not links:
             return "-"
-        return format_html_join(format_html("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
 
     @admin.display(description="Mapped")
     def mapped_view(self, obj):
@@ -252,3 +254,22 @@ class SyncRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_select_related = ("tenant",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(TenantScopedAdmin):
+    """Where each stream resumes. A finance admin sets the start point before the first
+    cycle (e.g. only invoices posted from this month on) or moves it to re-read a window."""
+
+    list_display = ("tenant", "stream", "value", "updated_at")
+    list_filter = (("tenant", TenantListFilter), "stream")
+    fields = ("tenant", "stream", "value")
+    deletable = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant", "stream") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(tenant=obj.tenant, user=request.user, action="cursor_set",
+                     reason=f"{obj.stream} set to {obj.value or '(start)'}")

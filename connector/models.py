@@ -154,7 +154,9 @@ class SyncCursor(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cursors")
     stream = models.CharField(max_length=60)
-    value = models.CharField(max_length=200, blank=True)
+    value = models.CharField(max_length=200, blank=True, help_text=(
+        "Where the stream resumes; empty reads from the beginning. Vantagepoint streams take a "
+        "zone-less date, e.g. 2024-06-01T00:00:00.000"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
