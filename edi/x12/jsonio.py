@@ -60,9 +60,9 @@ def _convert(value: Any, hint: Any, path: str) -> Any:
         item_hint = typing.get_args(hint)[0]
         return tuple(_convert(item, item_hint, f"{path}[{index}]") for index, item in enumerate(value))
     if hint is Decimal:
-        if isinstance(value, bool) or isinstance(value, float):
-            raise InvoiceDataError(path, "must be a string or an exact number, not a float")
-        if not isinstance(value, str | int | Decimal):
+        if isinstance(value, float):
+            raise InvoiceDataError(path, "must be a decimal string or an exact number, not a float")
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             raise InvoiceDataError(path, f"must be a decimal string, not {type(value).__name__}")
         try:
             number = Decimal(value)
