@@ -91,16 +91,15 @@ def _check_duplicate(ctx: StepContext) -> None:
 
 def _post(ctx: StepContext) -> None:
     document = ctx.document
-    if not document.mapped.get("posting"):
-        posting = {"batch": voucher_batch_name(document), "period": ap_posting_period(tenant=ctx.tenant)}
-        document.mapped = {**document.mapped, "posting": posting}
-        connection = ctx.tenant.vantagepointconnection
-        payload = ap_batch_payload(voucher_batch(document), liability_code=connection.liability_code,
-                                   bank_code=connection.bank_code)
-        document.artifact = json.dumps(payload, indent=2, default=str)
-        document.artifact_name = posting["batch"]
-        ctx.save("mapped", "artifact", "artifact_name", "step")
     with vantagepoint_client(ctx.tenant) as vp:
+        if not document.mapped.get("posting"):
+            posting = {"batch": voucher_batch_name(document), "period": ap_posting_period(tenant=ctx.tenant)}
+            document.mapped = {**document.mapped, "posting": posting}
+            payload = ap_batch_payload(voucher_batch(document), liability_code=vp.connection.liability_code,
+                                       bank_code=vp.connection.bank_code)
+            document.artifact = json.dumps(payload, indent=2, default=str)  # the request, as it will be sent
+            document.artifact_name = posting["batch"]
+            ctx.save("mapped", "artifact", "artifact_name", "step")
         result = vp.post_ap_voucher_batch(voucher_batch(document))
     document.external_ids = {**document.external_ids, "vantagepoint": {
         "batch": result.batch, "period": result.period, "post_seq": result.post_seqs[0] if result.post_seqs else None,
