@@ -70,7 +70,8 @@ def invoices_receive(*, entry: InboundFile, partner: TradingPartner, verdicts: t
                                                          "our 997 says the set is not supported"))
             continue
         if not verdict.accepted:
-            errors = "; ".join(str(p) for p in ts.problems if p.is_error) or "its group was rejected"
+            errors = "; ".join(str(p) for p in ts.problems if p.is_error) or "its group was rejected: " + (
+                "; ".join(str(p) for p in verdict.group.problems if p.is_error) or "see our 997")
             received.append(ReceivedSet(verdict, skipped=f"rejected in our 997, not imported: {errors}"))
             continue
         if partner.production and interchange.usage == "T":

@@ -168,3 +168,34 @@ def test_inbox_collect_is_the_shared_entry_point_and_returns_counts(edi_tenant, 
 
     assert counts["new"] == 1 and counts["invoices_new"] == 2 and counts["997_sent"] == 1
     assert {d.state for d in documents(edi_tenant)} == {DocumentState.RECEIVED}, "processed by the 810-ap cycle"
+
+
+def test_a_truncated_file_imports_nothing_and_its_997_rejects_the_group(edi_tenant, partner, cleo_sim):
+    two_sets = supplier_interchange([supplier_invoice("SF-21", po="2023001.00"), supplier_invoice("SF-22", po="X")],
+                                    interchange=702, sender_id=SNACKS_SENDER).decode()
+    cut = two_sets[: two_sets.index("BIG*", two_sets.index("ST*810*0002"))]  # the upload broke off in set 2
+    cleo_sim.put_file("Inbound", "cut.edi", cut.encode())
+    poll(edi_tenant)
+
+    entry = ledger(edi_tenant, "cut.edi")
+    assert entry.status == InboundFileStatus.MALFORMED
+    assert "810 set 0001 invoice SF-21: rejected in our 997, not imported: its group was rejected: " in entry.note
+    assert "group 702 has no GE" in entry.note
+    assert documents(edi_tenant) == [], "the complete first set is not imported from a broken group"
+    results = acks_sent(cleo_sim, entry)
+    assert {r.group_status for r in results} == {"R"} and "3" in results[0].group_codes
+
+
+def test_a_bare_transaction_set_is_answered_in_the_partners_own_envelope(edi_tenant, partner, cleo_sim):
+    text = snack_file("SF-30", interchange=801).decode()
+    bare = text[text.index("ST*810"): text.index("GE*")]
+    cleo_sim.put_file("Inbound", "bare.edi", bare.encode())
+    poll(edi_tenant)
+
+    (document,) = documents(edi_tenant)
+    entry = ledger(edi_tenant, "bare.edi")
+    assert document.external_key == f"ZZ:{SNACKS_SENDER}/bare:{entry.content_hash[:16]}/1/SF-30"
+    assert document.state == DocumentState.POSTED, document.last_error
+    assert document.raw.startswith("ST*810*0001~") and document.raw.endswith("SE*9*0001~")
+    assert f"*ZZ*RECEIVERISA    *ZZ*{SNACKS_SENDER}" in entry.ack_text, "our ids from the partner agreement"
+    assert [r.status for r in acks_sent(cleo_sim, entry)] == ["A"]
