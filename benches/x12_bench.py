@@ -112,6 +112,19 @@ CHILD = """
 import resource, sys, time
 sys.path.insert(0, sys.argv[2])
 from edi.x12 import iter_transaction_sets
+
+def peak_kb():
+    # VmHWM is this process's own peak resident set. ru_maxrss is not: Linux carries the
+    # parent's peak over fork and exec, and the parent holds the other benchmarks' data.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 start = time.perf_counter()
 invoices = lines = problems = 0
 with open(sys.argv[1], "rb") as handle:
@@ -121,7 +134,7 @@ with open(sys.argv[1], "rb") as handle:
             lines += len(ts.invoice.lines)
         problems += len(ts.problems)
 elapsed = time.perf_counter() - start
-print(elapsed, invoices, lines, problems, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(elapsed, invoices, lines, problems, peak_kb())
 """
 
 
@@ -155,14 +168,20 @@ def main() -> int:
         megabytes = size / 1e6
         text = medium.read_text(encoding="utf-8")
 
-        def parse_checked() -> None:
-            result = parse_file(medium)
-            assert len(result.invoices[0].lines) == 10_000 // scale and not result.errors
+        lines = 10_000 // scale
 
-        rows.append((f"parse {megabytes:.1f} MB, {10_000 // scale} lines, validated", megabytes / best_of(3, parse_checked),
+        def parse_typed() -> None:
+            result = parse_file(medium, check=False)
+            assert len(result.invoices[0].lines) == lines and not result.errors
+
+        def parse_validated() -> None:
+            result = parse_file(medium)
+            assert len(result.invoices[0].lines) == lines and not result.errors
+
+        rows.append((f"parse {megabytes:.1f} MB ({lines} lines) into typed invoices", megabytes / best_of(3, parse_typed),
                      "MB/s", ">= 20", None))
-        rows.append((f"parse {megabytes:.1f} MB, not validated",
-                     megabytes / best_of(3, lambda: parse_file(medium, check=False)), "MB/s", "", None))
+        rows.append((f"parse {megabytes:.1f} MB into typed invoices + full validation",
+                     megabytes / best_of(3, parse_validated), "MB/s", ">= 20", None))
         rows.append(("bare str.split into elements, same file",
                      megabytes / best_of(3, lambda: [s.split("*") for s in text.split("~")]), "MB/s", "(reference)",
                      None))
@@ -176,11 +195,11 @@ def main() -> int:
         written = write_big_file(big, 100_000_000 // scale, rng)
         child = subprocess.run([sys.executable, "-c", CHILD, str(big), str(ROOT)], capture_output=True, text=True,
                                check=True)
-        elapsed, invoices, lines, problems, maxrss = child.stdout.split()
-        peak_mb = int(maxrss) / 1024  # Linux reports kilobytes
-        rows.append((f"parse {written / 1e6:.0f} MB streamed ({invoices} invoices, {lines} lines, {problems} problems)",
-                     written / 1e6 / float(elapsed), "MB/s", ">= 20", None))
-        rows.append((f"peak memory parsing {written / 1e6:.0f} MB (max RSS)", peak_mb, "MB", "< 150", None))
+        elapsed, invoices, lines_read, problems, peak_kb = child.stdout.split()
+        peak_mb = int(peak_kb) / 1024
+        rows.append((f"stream {written / 1e6:.0f} MB validated ({invoices} invoices, {lines_read} lines, {problems} problems)",
+                     written / 1e6 / float(elapsed), "MB/s", "", None))
+        rows.append((f"peak memory streaming {written / 1e6:.0f} MB (child's peak RSS)", peak_mb, "MB", "< 150", None))
 
     judged = []
     for name, value, unit, target, _ in rows:

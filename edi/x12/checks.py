@@ -10,16 +10,30 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .builder import HANDLERS, InvoiceBuilder
 from .elements import check_elements, fast_checks
 from .errors import Position, Problem, ProblemCode, Severity
-from .grammar import IDS_810, INVOICE_810, SegmentRule
+from .grammar import IDS_810, INVOICE_810, RULES_4010, RULES_5010, SegmentRule
 from .layout import Layout, Move
 from .model import Invoice810
 from .values import parse_int
 
 _WATCHED = frozenset({"TDS", "CTT", "BIG"})
-LAYOUT_810 = Layout(INVOICE_810, IDS_810, _WATCHED)
-MOVES_810 = LAYOUT_810.moves
+_LAYOUTS: dict[int, Layout] = {}
+
+
+def layout_for(rules: dict[str, SegmentRule]) -> Layout:
+    """The 810 layout walk with the compiled element checks of one rule table (4010 or 5010) and the
+    builder's readers."""
+    layout = _LAYOUTS.get(id(rules))
+    if layout is None:
+        layout = _LAYOUTS[id(rules)] = Layout(INVOICE_810, IDS_810, _WATCHED, fast_checks(rules), HANDLERS,
+                                              InvoiceBuilder.other)
+    return layout
+
+
+LAYOUT_810 = layout_for(RULES_4010)
+layout_for(RULES_5010)
 _MAX_LINES = 200_000
 
 
@@ -31,17 +45,18 @@ class SetChecker:
     `elements` for the rest, which is why those are separate.
     """
 
-    __slots__ = ("rules", "fast", "problems", "state", "at", "count", "pending", "ctt", "tds", "big")
+    __slots__ = ("rules", "fast", "layout", "problems", "state", "at", "count", "pending", "ctt", "tds", "big")
 
     def __init__(self, rules: dict[str, SegmentRule], problems: list[Problem], st: list[str], number: int) -> None:
         self.rules = rules
         self.fast = fast_checks(rules)
+        self.layout = layout_for(rules)
         self.problems = problems
-        self.state = LAYOUT_810.start
+        self.state = self.layout.start
         # Per loop depth: the child position whose repeated uses `count` holds. A segment used once
         # needs no entry, so most moves touch nothing but `state`; a loop opening resets its depth.
-        self.at: list[int] = [-1] * (LAYOUT_810.depth + 1)
-        self.count: list[int] = [1] * (LAYOUT_810.depth + 1)
+        self.at: list[int] = [-1] * (self.layout.depth + 1)
+        self.count: list[int] = [1] * (self.layout.depth + 1)
         self.pending: dict[int, dict[str, Problem]] = {}
         self.ctt: tuple[list[str], int, int] | None = None
         self.tds: tuple[int, int] | None = None
@@ -51,25 +66,24 @@ class SetChecker:
 
     def feed(self, elements: list[str], number: int, set_position: int) -> None:
         sid = elements[0]
-        move = MOVES_810.get((self.state, sid))
+        move = self.layout.tables[self.state].get(sid)
         if move is not None and move.quick and not (self.pending and (move.opens or move.closes)):
             self.state = move.state
             if move.opens:
                 self.at[move.depth + 1] = -1
         else:
-            self.place(move, elements, number, set_position)
-        fast = self.fast.get(sid)
-        if fast is not None and not fast(elements):
+            move = self.place(move, elements, number, set_position)
+        if move.check is not None and not move.check(elements):
             self.elements(elements, number, set_position)
 
     def elements(self, elements: list[str], number: int, set_position: int) -> None:
         check_elements(elements, self.rules[elements[0]], number, set_position, self.problems)
 
-    def place(self, move: Move | None, elements: list[str], number: int, set_position: int) -> None:
-        """Everything about a segment's place that is not a plain move: uses, loops, watched ids."""
+    def place(self, move: Move | None, elements: list[str], number: int, set_position: int) -> Move:
+        """Everything about a segment's place that is not a quick move: uses, loops, watched ids."""
         sid = elements[0]
         if move is None:
-            move = LAYOUT_810.move(self.state, sid)
+            move = self.layout.move(self.state, sid)
         if move.watched:
             if sid == "TDS":
                 self.tds = (number, set_position)
@@ -79,7 +93,7 @@ class SetChecker:
                 self.big = (number, set_position)
         if move.problem is not None:
             self._misplaced(move, sid, number, set_position)
-            return
+            return move
         if move.closes and (self.pending or not move.closes_clean):
             innermost = move.depth + move.closes
             for depth, missing in zip(range(innermost, move.depth, -1), move.closed_missing, strict=True):
@@ -100,6 +114,7 @@ class SetChecker:
             self._close(move.depth + 1, (), number, set_position)
             self.at[move.depth + 1] = -1
         self.state = move.state
+        return move
 
     def _report(self, code: ProblemCode, sid: str, number: int, set_position: int, message: str) -> None:
         self.problems.append(Problem(code, message, Position(number, sid, None, None, set_position)))
@@ -141,7 +156,7 @@ class SetChecker:
 
     def finish(self, number: int, set_position: int, line_count: int) -> None:
         """Close the set at `number` (its SE, or where it was cut off) and check CTT01."""
-        missing_by_loop = LAYOUT_810.finish(self.state)
+        missing_by_loop = self.layout.finish(self.state)
         for depth, missing in zip(range(len(missing_by_loop) - 1, -1, -1), missing_by_loop, strict=True):
             self._close(depth, missing, number, set_position)
         for depth in sorted(self.pending):

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from .builder import HANDLERS, Handler, InvoiceBuilder
-from .checks import MOVES_810, SetChecker, check_totals
-from .elements import FastCheck, check_elements
+from .checks import SetChecker, check_totals
+from .elements import check_elements
 from .errors import Position, Problem, ProblemCode, Severity
 from .grammar import SegmentRule, rules_for
+from .layout import Move
 from .model import FunctionalGroup, Interchange, SourceEnvelope, TransactionSet
 from .reader import CHUNK_CHARS, SegmentReader, Source
 
@@ -73,14 +74,15 @@ class InterchangeReader:
         Inside an 810 a segment costs one move lookup (its place, mostly "plain"), one compiled
         element check and one builder handler; everything else happens at envelope segments.
         """
-        number = position = 0
+        number = base = 0
         envelope = _ENVELOPE
-        moves = MOVES_810
         handlers: dict[str, Handler] | None = None
         other: Handler = _skip
         reading = _IDLE
         checker: SetChecker | None = None
-        fast: dict[str, FastCheck] = {}
+        state = 0
+        table: dict[str, Move] = {}
+        tables: list[dict[str, Move]] = []
         at: list[int] = []
         pending: dict[int, dict[str, Problem]] = {}
         for batch in self.segments.batches():
@@ -90,49 +92,55 @@ class InterchangeReader:
                 if sid not in envelope:
                     if handlers is None:
                         self._outside(e, number)
-                        continue
-                    position += 1
-                    if checker is not None:
-                        move = moves.get((checker.state, sid))
+                    elif checker is None:
+                        handlers.get(sid, other)(reading, e)
+                    else:
+                        # A set's segment number is number - base; it is only worked out when needed.
+                        move = table.get(sid)
                         if move is not None and move.quick and not (pending and (move.opens or move.closes)):
-                            checker.state = move.state
+                            state, table = move.state, move.table
                             if move.opens:
                                 at[move.depth + 1] = -1
                         else:
-                            checker.place(move, e, number, position)
-                        test = fast.get(sid)
+                            checker.state = state
+                            move = checker.place(move, e, number, number - base)
+                            state = checker.state
+                            table = tables[state]
+                        test = move.check
                         if test is not None and not test(e):
-                            checker.elements(e, number, position)
-                    handlers.get(sid, other)(reading, e)
+                            checker.elements(e, number, number - base)
+                        move.read(reading, e)
                     continue
+                if checker is not None:
+                    checker.state = state
                 if sid == "SE" and self._set is not None:
-                    position += 1
-                    yield from self._end_set(number, e, position)
+                    yield from self._end_set(number, e, number - base)
                 elif sid == "ST":
-                    yield from self._end_set(number, None, position)
+                    yield from self._end_set(number, None, number - 1 - base)
                     self._start_set(e, number)
-                    position = 1
+                    base = number - 1
                 elif sid == "SE":
                     self._outside(e, number)
                 elif sid == "GS":
-                    yield from self._end_set(number, None, position)
+                    yield from self._end_set(number, None, number - 1 - base)
                     self._end_group(number, None)
                     self._start_group(e, number)
                 elif sid == "GE":
-                    yield from self._end_set(number, None, position)
+                    yield from self._end_set(number, None, number - 1 - base)
                     self._end_group(number, e)
                 elif sid == "ISA":
-                    yield from self._end_set(number, None, position)
+                    yield from self._end_set(number, None, number - 1 - base)
                     self._end_group(number, None)
                     self._end_interchange(number, None)
                     self._start_interchange(e, number)
                 else:
-                    yield from self._end_set(number, None, position)
+                    yield from self._end_set(number, None, number - 1 - base)
                     self._end_group(number, None)
                     self._end_interchange(number, e)
                 builder, checker = self._builder, self._checker
                 if checker is not None:
-                    fast, at, pending = checker.fast, checker.at, checker.pending
+                    state, tables, at, pending = checker.state, checker.layout.tables, checker.at, checker.pending
+                    table = tables[state]
                 if self._set is None:
                     handlers, other = None, _skip
                 elif builder is None:
@@ -140,7 +148,7 @@ class InterchangeReader:
                 else:
                     handlers, other, reading = HANDLERS, InvoiceBuilder.other, builder
         end = number + 1
-        yield from self._end_set(end, None, position)
+        yield from self._end_set(end, None, number - base)
         self._end_group(end, None)
         self._end_interchange(end, None)
 

@@ -11,7 +11,9 @@ left, and it is a dictionary increment.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ProblemCode
 from .grammar import KNOWN_SEGMENTS, Loop, Slot
@@ -26,7 +28,15 @@ Shape = tuple[tuple[Loop, int], ...]
 """The open loops, outermost first, each with the index of the child last matched."""
 
 
-@dataclass(frozen=True, slots=True)
+Check = Callable[[list[str]], bool]
+Reader = Callable[[Any, list[str]], None]
+
+
+def _nothing(reader: Any, elements: list[str]) -> None:
+    """The reader of a segment nobody reads."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Move:
     """The effect of one segment id in one situation.
 
@@ -38,7 +48,9 @@ class Move:
     `simple` move stays in the same loop and needs only its use counted (`repeat`: the same
     segment again, counted against its maximum use); a `plain` one is simple, not a repeat and
     not of a watched id, so all there is to do is to take its `state`. A `quick` one may also
-    open or close loops but needs no counting, reporting or watching.
+    open or close loops but needs no counting, reporting or watching. `table` holds the moves
+    from the state this one leads to, `check` the compiled element check of the segment and
+    `read` the function that reads it into the model, so one lookup serves all three.
     """
 
     state: int
@@ -59,6 +71,9 @@ class Move:
     watched: bool = False
     closes_clean: bool = True
     quick: bool = False
+    table: dict[str, Move] = field(default_factory=dict, repr=False)
+    check: Check | None = field(default=None, repr=False)
+    read: Reader = field(default=_nothing, repr=False)
 
 
 def _required_after(loop: Loop, start: int, stop: int) -> tuple[str, ...]:
@@ -75,15 +90,26 @@ def _name(child: Slot | Loop) -> str:
 
 
 class Layout:
-    """The memoized walk of one transaction set layout (the 810's)."""
+    """The memoized walk of one transaction set layout (the 810's) for one rule table.
 
-    def __init__(self, root: Loop, ids: frozenset[str], watched: frozenset[str] = frozenset()) -> None:
+    `tables[state]` maps a segment id to its `Move` from that state; the parser's inner loop
+    follows `move.table` from move to move without computing anything once a file's shape is
+    known.
+    """
+
+    def __init__(self, root: Loop, ids: frozenset[str], watched: frozenset[str] = frozenset(),
+                 checks: dict[str, Check] | None = None, readers: dict[str, Reader] | None = None,
+                 default_reader: Reader = _nothing) -> None:
         self.root = root
         self.ids = ids
         self.watched = watched
+        self.checks = checks or {}
+        self.readers = readers or {}
+        self.default_reader = default_reader
         self.shapes: list[Shape] = []
+        self.tables: list[dict[str, Move]] = []
         self._state_of: dict[Shape, int] = {}
-        self.moves: dict[tuple[int, str], Move] = {}
+        self._remembered = 0
         self._finish: dict[int, tuple[tuple[str, ...], ...]] = {}
         self._lock = threading.Lock()
         self.start = self._state(((root, 0),))
@@ -94,21 +120,22 @@ class Layout:
         if state is None:
             state = self._state_of[shape] = len(self.shapes)
             self.shapes.append(shape)
+            self.tables.append({})
         return state
 
     def move(self, state: int, sid: str) -> Move:
-        """The move for `sid` in `state` (remembered; call through `moves` first when hot).
+        """The move for `sid` in `state` (remembered; look in `tables[state]` first when hot).
 
         Remembering stops at `_MEMO_LIMIT` moves so a file full of invented segment ids cannot
-        grow the table without bound; the lock keeps state numbering consistent across threads.
+        grow the tables without bound; the lock keeps state numbering consistent across threads.
         """
-        key = (state, sid)
-        found = self.moves.get(key)
+        found = self.tables[state].get(sid)
         if found is None:
             with self._lock:
                 found = self._compute(self.shapes[state], sid, state)
-                if len(self.moves) < _MEMO_LIMIT:
-                    self.moves[key] = found
+                if self._remembered < _MEMO_LIMIT:
+                    self._remembered += 1
+                    self.tables[state][sid] = found
         return found
 
     def _compute(self, shape: Shape, sid: str, state: int) -> Move:
@@ -133,24 +160,30 @@ class Layout:
             repeat = position == index
             watched = sid in self.watched
             counted = repeat and child.max_use < UNCOUNTED
-            return Move(self._state(new_shape), depth, position, child.max_use, opens, closes, skipped,
+            target = self._state(new_shape)
+            return Move(target, depth, position, child.max_use, opens, closes, skipped,
                         closed_missing, loop_name=child.name if isinstance(child, Loop) else "",
                         simple=not (opens or closes or skipped), repeat=counted,
                         plain=not (opens or closes or skipped or repeat or watched), watched=watched,
                         closes_clean=not any(closed_missing),
-                        quick=not (skipped or counted or watched or any(closed_missing)))
+                        quick=not (skipped or counted or watched or any(closed_missing)),
+                        table=self.tables[target], check=self.checks.get(sid),
+                        read=self.readers.get(sid, self.default_reader))
         return self._misplaced(shape, sid, state)
 
     def _misplaced(self, shape: Shape, sid: str, state: int) -> Move:
+        def stay(problem: ProblemCode, belongs_at: int = -1, before: str = "") -> Move:
+            return Move(state, -1, -1, 0, False, 0, problem=problem, belongs_at=belongs_at, before=before,
+                        watched=sid in self.watched, table=self.tables[state], check=self.checks.get(sid),
+                        read=self.readers.get(sid, self.default_reader))
+
         if sid in self.ids:
             for depth, (loop, index) in enumerate(shape):
                 positions = loop.index.get(sid)
                 if positions is not None and positions[0] < index:
-                    return Move(state, -1, -1, 0, False, 0, problem=ProblemCode.SEGMENT_OUT_OF_SEQUENCE,
-                                belongs_at=depth, before=_name(loop.children[index]), watched=sid in self.watched)
-            return Move(state, -1, -1, 0, False, 0, problem=ProblemCode.SEGMENT_UNEXPECTED, watched=sid in self.watched)
-        code = ProblemCode.SEGMENT_NOT_IN_SET if sid in KNOWN_SEGMENTS else ProblemCode.SEGMENT_UNRECOGNIZED
-        return Move(state, -1, -1, 0, False, 0, problem=code)
+                    return stay(ProblemCode.SEGMENT_OUT_OF_SEQUENCE, depth, _name(loop.children[index]))
+            return stay(ProblemCode.SEGMENT_UNEXPECTED)
+        return stay(ProblemCode.SEGMENT_NOT_IN_SET if sid in KNOWN_SEGMENTS else ProblemCode.SEGMENT_UNRECOGNIZED)
 
     def finish(self, state: int) -> tuple[tuple[str, ...], ...]:
         """Mandatory ids never seen in each open loop when the set ends (innermost first)."""
