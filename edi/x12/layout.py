@@ -44,13 +44,12 @@ class Move:
     whether it started a loop repetition, `skipped` the mandatory segment ids passed over in that
     loop, `closed_missing` the mandatory ids never seen in each loop it closed (innermost first).
     A misplaced segment has `depth` -1, a `problem` code and, when out of sequence, the depth of
-    the loop where it belonged (`belongs_at`) and the segment it should have preceded. A
-    `simple` move stays in the same loop and needs only its use counted (`repeat`: the same
-    segment again, counted against its maximum use); a `plain` one is simple, not a repeat and
-    not of a watched id, so all there is to do is to take its `state`. A `quick` one may also
-    open or close loops but needs no counting, reporting or watching. `table` holds the moves
-    from the state this one leads to, `check` the compiled element check of the segment and
-    `read` the function that reads it into the model, so one lookup serves all three.
+    the loop where it belonged (`belongs_at`) and the segment it should have preceded.
+    `repeat` is the same segment (or loop) again, to be counted against its maximum use. A
+    `quick` move needs no counting, reporting or watching: take its `state` (and reset the use
+    count of a loop it opens), nothing else. `table` holds the moves from the state this one
+    leads to, `check` the compiled element check of the segment and `read` the function that
+    reads it into the model, so one lookup serves all three.
     """
 
     state: int
@@ -65,9 +64,7 @@ class Move:
     belongs_at: int = -1
     before: str = ""
     loop_name: str = ""
-    simple: bool = False
     repeat: bool = False
-    plain: bool = False
     watched: bool = False
     closes_clean: bool = True
     quick: bool = False
@@ -163,8 +160,7 @@ class Layout:
             target = self._state(new_shape)
             return Move(target, depth, position, child.max_use, opens, closes, skipped,
                         closed_missing, loop_name=child.name if isinstance(child, Loop) else "",
-                        simple=not (opens or closes or skipped), repeat=counted,
-                        plain=not (opens or closes or skipped or repeat or watched), watched=watched,
+                        repeat=counted, watched=watched,
                         closes_clean=not any(closed_missing),
                         quick=not (skipped or counted or watched or any(closed_missing)),
                         table=self.tables[target], check=self.checks.get(sid),
