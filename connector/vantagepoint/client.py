@@ -31,6 +31,7 @@ from .postings import (
 from .query import Condition, Params, filter_params, order_param
 from .records import (
     SYSTEM,
+    Account,
     APInvoice,
     ARBalance,
     ARInvoice,
@@ -40,6 +41,7 @@ from .records import (
     Phase,
     Project,
     Task,
+    account_from_row,
     ap_invoice_from_rows,
     ar_balance_from_row,
     cash_receipt_from_rows,
@@ -109,6 +111,11 @@ class VantagepointClient:
         params = filter_params([Condition("VendorInd", "Y"), Condition("Vendor", vendor_code)])
         rows = self.session.rows(endpoints.FIRMS, params + order_param("ClientID"))
         return firm_from_row(rows[0]) if rows else None
+
+    def account(self, code: str) -> Account | None:
+        """The GL account with exactly this code, or None."""
+        rows = self.session.rows(endpoints.ACCOUNTS, filter_params([Condition("Account", code.strip())]))
+        return next((account_from_row(r) for r in rows if text(r, "Account") == code.strip()), None)
 
     # -- projects --------------------------------------------------------------------------------
     def projects(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> list[Project]:

@@ -18,6 +18,7 @@ AR_BALANCE = "/ARReview/ARBalance"  # (doc)
 AP_BATCH = "/DataEntry/apControl"  # (doc)
 CASH_RECEIPT_BATCH = "/DataEntry/crControl"  # (doc)
 POST_TRANS_FILE = "/DataEntry/PostTransFile"  # (doc)
+ACCOUNTS = "/account"  # (assumed) the GL chart: Account, Name, Type, Status
 
 
 def _segment(value: str) -> str:

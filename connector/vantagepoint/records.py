@@ -130,6 +130,25 @@ class Firm:
         return self.status == "A"
 
 
+@dataclass(frozen=True)
+class Account:
+    """A GL account; codes are strings ("5010.00"), never numbers."""
+
+    code: str
+    name: str
+    type: str
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("", "A")
+
+
+def account_from_row(row: dict[str, Any]) -> Account:
+    return Account(code=text(row, "Account"), name=text(row, "Name"), type=text(row, "Type"),
+                   status=text(row, "Status"))
+
+
 def firm_from_row(row: dict[str, Any]) -> Firm:
     return Firm(
         client_id=text(row, "ClientID"), client_code=text(row, "Client"), name=text(row, "Name"),

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from connector.vantagepoint import Firm, Project, VantagepointClient
-from connector.vantagepoint.query import Condition, filter_params
 from tenants.models import Tenant
 
 from ..models import MappingKind, MappingOverride, TradingPartner
@@ -33,7 +32,6 @@ from ..x12 import Invoice810, InvoiceLine, Party
 VENDOR_ROLES = ("VN", "SU", "SE", "II")
 # The chart of accounts (assumed, as the simulator serves it). Not yet in
 # connector.vantagepoint.endpoints, nor read by the client: see RecordCheck.account_problem.
-ACCOUNTS_PATH = "/account"
 
 
 @dataclass(frozen=True)
@@ -125,9 +123,7 @@ class RecordCheck:
     def account_problem(self, code: str) -> str | None:
         key = code.strip()
         if key not in self._accounts:
-            # The client has no account read yet: its session is the one place calls go through.
-            rows = self.vp.session.rows(ACCOUNTS_PATH, filter_params([Condition("Account", key)]))
-            self._accounts[key] = any(str(row.get("Account", "")).strip() == key for row in rows)
+            self._accounts[key] = self.vp.account(key) is not None
         return None if self._accounts[key] else f"GL account {key} does not exist in Vantagepoint"
 
     def target_problem(self, *, kind: str, target: str, wbs2: str = "", wbs3: str = "") -> str | None:

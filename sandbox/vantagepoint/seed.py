@@ -24,7 +24,8 @@ from .tables import BLANK, CENT, Tables, period_of
 # The simulator's clock starts here; every seeded posting is earlier.
 START = datetime(2024, 6, 17, 9, 0, 0)
 FIRST_POSTING = datetime(2024, 1, 8, 8, 0, 0)
-DEFINED_PERIODS = {202400 + month for month in range(1, 13)}
+# Periods are defined through 2035 so postings dated today (the demo, real clocks) land in one.
+DEFINED_PERIODS = {year * 100 + month for year in range(2024, 2036) for month in range(1, 13)}
 CLOSED_PERIODS = {202401, 202402, 202403, 202404}
 OPEN_PERIOD = 202406
 

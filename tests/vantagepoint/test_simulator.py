@@ -258,7 +258,7 @@ def test_a_duplicate_batch_name_is_refused(sim):
     ({"wbs1": "2023004.00"}, "is inactive"),
     ({"account": "9999.00"}, "Account '9999.00' does not exist"),
     ({"period": 202403}, "Period 202403 is closed"),
-    ({"period": 203001}, "Period 203001 is not defined"),
+    ({"period": 204001}, "Period 204001 is not defined"),
     ({"total": 999.0}, "is not balanced: control total 999.00, detail total 250.00"),
     ({"invoice": "INV-5000"}, "already exists for vendor"),
 ])

@@ -10,7 +10,6 @@ import pytest
 from connector.models import Document, SyncRun, Trigger
 from connector.sync import sync_run_execute
 from edi.inbound import AP_810
-from edi.inbound.voucher import ap_posting_period
 from edi.models import InboundFile
 from edi.x12 import read_997
 from tests.factories import make_partner
@@ -18,11 +17,6 @@ from tests.factories import make_partner
 SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "x12-samples"
 # The samples' own supplier: ISA sender ZZ:SENDERISA (01 and 02).
 SNACKS_SENDER = "SENDERISA"
-
-
-@pytest.fixture(autouse=True)
-def current_period_open(vp_sim, edi_tenant):
-    vp_sim.open_period(ap_posting_period(tenant=edi_tenant))
 
 
 @pytest.fixture
