@@ -207,7 +207,8 @@ class Invoice810:
 
     @property
     def lines_total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
+        return sum([line.quantity * line.unit_price for line in self.lines
+                    if line.quantity is not None and line.unit_price is not None], ZERO)
 
     @property
     def total_computed(self) -> Decimal:
@@ -215,17 +216,27 @@ class Invoice810:
 
         Some partners (Ariba among them) restate line-level charges at summary level: a summary
         SAC whose indicator and code match line SACs summing to the same amount is that
-        restatement and is counted once.
+        restatement and is counted once. (Validation computes this for every invoice, so the
+        loops stay plain.)
         """
         total = self.lines_total
         line_charges: dict[tuple[str, str | None], Decimal] = {}
         for line in self.lines:
-            for charge in line.charges:
-                total += charge.signed_amount
-                key = (charge.indicator, charge.code)
-                line_charges[key] = line_charges.get(key, ZERO) + (charge.amount or ZERO)
-            for tax in line.taxes:
-                total += tax.amount or ZERO
+            if line.charges:
+                for charge in line.charges:
+                    amount = charge.amount
+                    if amount is None:
+                        continue
+                    if charge.indicator == "C":
+                        total += amount
+                    elif charge.indicator == "A":
+                        total -= amount
+                    key = (charge.indicator, charge.code)
+                    line_charges[key] = line_charges.get(key, ZERO) + amount
+            if line.taxes:
+                for tax in line.taxes:
+                    if tax.amount is not None:
+                        total += tax.amount
         for charge in self.charges:
             key = (charge.indicator, charge.code)
             if charge.amount is not None and line_charges.get(key) == charge.amount:
