@@ -41,7 +41,7 @@ class SetChecker:
     """Checks one 810; problems go to the list it was given, in file order once `finish` ran.
 
     `feed` does everything for one segment. The parser's inner loop inlines its common case
-    instead (take a plain move's state, run the element fast check) and calls `place` and
+    instead (take a quick move's state, run the element fast check) and calls `place` and
     `elements` for the rest, which is why those are separate.
     """
 

@@ -1,7 +1,8 @@
 """Walk ISA/GS/ST envelopes: count, match control numbers, hand each 810 to a builder and a checker.
 
 This is the one loop every read goes through (parse, validate, acknowledge), written so that a
-segment inside a set costs a set lookup and two method calls. Sets are yielded as soon as their
+segment inside a set costs one lookup and two calls (its element check and its reader). Sets
+are yielded as soon as their
 SE (or whatever ends them) is seen; groups and interchanges keep only their headers and counts,
 so memory does not grow with the file unless the caller keeps the sets.
 """
@@ -23,6 +24,7 @@ from .reader import CHUNK_CHARS, SegmentReader, Source
 _ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 _IDLE = InvoiceBuilder()
 """Stands in for the builder where segments are only counted (a set that is not an 810)."""
+
 
 def _skip(builder: InvoiceBuilder, elements: list[str]) -> None:
     """Segments of a set that is not an 810: counted, not read."""
@@ -71,8 +73,9 @@ class InterchangeReader:
     def __iter__(self) -> Iterator[TransactionSet]:
         """The inner loop of every read: keep it free of calls that are not needed.
 
-        Inside an 810 a segment costs one move lookup (its place, mostly "plain"), one compiled
-        element check and one builder handler; everything else happens at envelope segments.
+        Inside an 810 a segment costs one move lookup (its place, almost always "quick"), which
+        also hands over its compiled element check and its builder reader; everything else
+        happens at envelope segments.
         """
         number = base = 0
         envelope = _ENVELOPE
