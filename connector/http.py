@@ -44,6 +44,10 @@ class HttpPolicy:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
 
+# When an admin is waiting on the answer (a connection test): fail fast, do not back off for minutes.
+INTERACTIVE_POLICY = HttpPolicy(read_timeout=15.0, max_attempts=2, retry_after_cap=5.0)
+
+
 class DeliveryUnknown(TransientFailure):
     """The request may have been processed: the caller must check before resending."""
 

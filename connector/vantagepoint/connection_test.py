@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from connector.failures import IntegrationFailure
-from connector.http import HttpPolicy
+from connector.http import INTERACTIVE_POLICY, HttpPolicy
+from tenants.connection_checks import CheckOutcome
 
 from . import endpoints
 from .client import VantagepointClient
@@ -24,22 +24,14 @@ from .query import order_param, page_params
 from .records import ZERO, invoices_from_rows
 
 PROBE_ROWS = 100
-# An admin is waiting: fail fast rather than back off for minutes.
-TEST_POLICY = HttpPolicy(read_timeout=15.0, max_attempts=2, retry_after_cap=5.0)
-
-
-@dataclass
-class ConnectionTestResult:
-    ok: bool
-    lines: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+ConnectionTestResult = CheckOutcome
 
 
 def vantagepoint_connection_test(connection: Any, *, transport: httpx.BaseTransport | None = None,
                                  policy: HttpPolicy | None = None,
                                  sleep: Callable[[float], None] = time.sleep) -> ConnectionTestResult:
     result = ConnectionTestResult(ok=False)
-    with VantagepointClient(connection, transport=transport, policy=policy or TEST_POLICY, sleep=sleep) as client:
+    with VantagepointClient(connection, transport=transport, policy=policy or INTERACTIVE_POLICY, sleep=sleep) as client:
         try:
             client.session.login()
             result.lines.append(f"Logged in to {connection.base_url} as {connection.username} "

@@ -2,30 +2,20 @@
 trading partners' folders exist with the right direction."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from connector.failures import IntegrationFailure
-from connector.http import HttpPolicy
+from connector.http import INTERACTIVE_POLICY
+from tenants.connection_checks import CheckOutcome
 
 from .client import CleoClient
 
-# An admin is waiting: fail fast rather than back off for minutes.
-TEST_POLICY = HttpPolicy(read_timeout=15.0, max_attempts=2, retry_after_cap=5.0)
 
-
-@dataclass
-class CleoTestResult:
-    ok: bool
-    lines: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def cleo_connection_test(connection: Any, **client_options: Any) -> CleoTestResult:
+def cleo_connection_test(connection: Any, **client_options: Any) -> CheckOutcome:
     from edi.models import TradingPartner
 
-    result = CleoTestResult(ok=False)
-    with CleoClient(connection, policy=TEST_POLICY, **client_options) as client:
+    result = CheckOutcome(ok=False)
+    with CleoClient(connection, policy=INTERACTIVE_POLICY, **client_options) as client:
         try:
             folders = client.list_folders()
         except IntegrationFailure as exc:

@@ -14,23 +14,11 @@ from connector.ratelimit import LocalRateLimiter
 from edi.cleo import CleoClient
 from sandbox.cleo import SERVICE_PASSWORD, SERVICE_USERNAME, CleoSimulator
 from tenants.models import CleoConnection, Tenant
+from tests.sim_time import SimulatedTime
 
 BASE_URL = "http://cleo.test"
 
 
-class SimulatedTime:
-    """One clock for the client (limiter, retry sleeps) and the simulator."""
-
-    def __init__(self, sim: CleoSimulator) -> None:
-        self.sim = sim
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.sim.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sim.advance(seconds)
 
 
 @pytest.fixture

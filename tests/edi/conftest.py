@@ -15,24 +15,12 @@ from edi.clients import client_options
 from sandbox import cleo as cleo_sandbox
 from sandbox import vantagepoint as vp_sandbox
 from tenants.models import CleoConnection, Tenant, VantagepointConnection
+from tests.sim_time import SimulatedTime
 
 VP_URL = "http://vp.test/Sandbox/api"
 CLEO_URL = "http://cleo.test"
 
 
-class SimulatedTime:
-    """One clock for the Cleo client (limiter, retry sleeps) and the Cleo simulator."""
-
-    def __init__(self, sim) -> None:
-        self.sim = sim
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.sim.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.sim.advance(seconds)
 
 
 @pytest.fixture
