@@ -6,6 +6,7 @@ Run through connector.demo's seeder registry, so the engine never imports edi/.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import httpx
@@ -20,8 +21,8 @@ from tenants.models import CleoConnection, Tenant, VantagepointConnection
 from .inbound.demo import DEMO_PARTNER, inbound_demo_files
 from .models import PartnerClient, TradingPartner
 
-VP_PORT = 8101
-CLEO_PORT = 8102
+VP_PORT = int(os.environ.get("DEMO_VP_PORT", "8101"))
+CLEO_PORT = int(os.environ.get("DEMO_CLEO_PORT", "8102"))
 DEMO_CYCLE_SECONDS = 30
 # Client codes of the Vantagepoint simulator's seed billed through the customer partner.
 EDI_CLIENT_CODES = ("C00001", "C00002", "C00003")
