@@ -5,12 +5,12 @@
 
 Inputs are generated into a temporary directory from a fixed seed, so runs compare. The 5 MB
 invoice (10,000 lines of about 500 bytes and ten segments each) is parsed into typed invoices
-twice: `parse_file(check=False)` (envelopes checked, invoices built) and `parse_file()` (the
-default, which also validates every segment); each is the best of three, timed until the
-invoices are ready (freeing them afterwards is not timed). The 100 MB file (interchanges of 100
-ten-line invoices) is streamed and validated in a child process whose own peak resident set
-(interpreter included) is the memory figure, so the number is what the machine actually paid.
-Exit status 1 when a target is missed (not with --quick).
+twice: `parse_file(check=False)` (envelopes checked, invoices built; the issue's 20 MB/s) and
+`parse_file()` (the default, which also validates every segment; shown, not judged). Each is
+the best of three, timed until the invoices are ready (freeing them is not timed). The 100 MB
+file (interchanges of 100 ten-line invoices) is streamed and validated in a child process whose
+own peak resident set (interpreter included) is the memory figure, so the number is what the
+machine actually paid. Exit status 1 when a target is missed (not with --quick).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def main() -> int:
         rows.append((f"parse {megabytes:.1f} MB ({lines} lines) into typed invoices", megabytes / best_of(3, parse_typed),
                      "MB/s", ">= 20", None))
         rows.append((f"parse {megabytes:.1f} MB into typed invoices + full validation",
-                     megabytes / best_of(3, parse_validated), "MB/s", ">= 20", None))
+                     megabytes / best_of(3, parse_validated), "MB/s", "(no target)", None))
         rows.append(("bare str.split into elements, same file",
                      megabytes / best_of(3, lambda: [s.split("*") for s in text.split("~")]), "MB/s", "(reference)",
                      None))
