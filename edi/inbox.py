@@ -102,7 +102,7 @@ def inbox_sweep(*, tenant: Tenant, trigger: str, user: AbstractBaseUser | None =
         return report
     with exclusive(f"inbox:{tenant.pk}") as acquired:
         if not acquired:
-            report.count("inbox_busy")
+            report.count("busy")  # another cycle is sweeping this tenant's folders right now
             return report
         with cleo_client(tenant) as cleo:
             sweep = _Sweep(tenant=tenant, cleo=cleo, report=report, user=user)

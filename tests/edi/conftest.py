@@ -45,12 +45,12 @@ def edi_tenant(db, vp_sim, cleo_sim):
         bank_code="OPER", ar_account=vp_sandbox.AR_ACCOUNT, liability_code="AP")
     CleoConnection.objects.create(tenant=tenant, enabled=True, base_url=CLEO_URL,
                                   username=cleo_sandbox.SERVICE_USERNAME, password=cleo_sandbox.SERVICE_PASSWORD)
-    time = SimulatedTime(cleo_sim)
+    sim_time = SimulatedTime(cleo_sim)
     mount_transport(VP_URL, httpx.WSGITransport(app=vp_sim))
     mount_transport(CLEO_URL, cleo_sim.transport())
-    limiter = LocalRateLimiter(clock=time.clock, sleep=time.sleep)
+    limiter = LocalRateLimiter(clock=sim_time.clock, sleep=sim_time.sleep)
     with client_options(vantagepoint={"sleep": lambda s: None},
-                        cleo={"sleep": time.sleep, "limiter": limiter}):
+                        cleo={"sleep": sim_time.sleep, "limiter": limiter}):
         yield tenant
     unmount_transport(VP_URL)
     unmount_transport(CLEO_URL)
