@@ -70,3 +70,23 @@ def x12_validate(tmp_path: Path, name: str, content: bytes) -> subprocess.Comple
     path.write_bytes(content)
     return subprocess.run([sys.executable, "-m", "edi.x12", "validate", "--strict", str(path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
+
+
+class WorkerKilled(BaseException):
+    """The process dies: nothing after this point runs, nothing after it is committed."""
+
+
+@pytest.fixture
+def worker_dies_after_upload(monkeypatch):
+    """The file reaches Cleo, then the worker dies before anything is committed. Returns
+    `revive`, which makes the next worker live."""
+    from edi.cleo.client import CleoClient
+
+    upload = CleoClient.upload_file
+
+    def upload_then_die(self, *args, **kwargs):
+        upload(self, *args, **kwargs)
+        raise WorkerKilled
+
+    monkeypatch.setattr(CleoClient, "upload_file", upload_then_die)
+    return lambda: monkeypatch.setattr(CleoClient, "upload_file", upload)

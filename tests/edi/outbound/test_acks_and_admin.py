@@ -10,15 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connector.models import Document, DocumentState
-from edi.cleo.client import CleoClient
 from edi.models import PartnerClient
 from edi.outbound import AR_810
 from edi.outbound.acks import acknowledgments_apply
 from edi.x12 import ControlNumbers, build_997
 from tests.factories import make_partner, make_user
 
-from .conftest import OUTBOUND, outbound_files, run_cycle
-from .test_cycle import WorkerKilled, documents, post_invoices
+from .conftest import OUTBOUND, WorkerKilled, outbound_files, run_cycle
+from .test_cycle import documents, post_invoices
 
 
 @pytest.fixture
@@ -91,15 +90,8 @@ def test_a_997_for_a_set_we_never_sent_is_counted_not_applied(edi_tenant, vp_sim
 
 
 def test_a_997_that_arrives_before_the_upload_is_committed_is_applied_when_it_is(
-        edi_tenant, vp_sim, cleo_sim, partner, after_seed, monkeypatch):
+        edi_tenant, vp_sim, cleo_sim, partner, after_seed, worker_dies_after_upload):
     post_invoices(vp_sim, 1)
-    upload = CleoClient.upload_file
-
-    def upload_then_die(self, *args, **kwargs):
-        upload(self, *args, **kwargs)
-        raise WorkerKilled
-
-    monkeypatch.setattr(CleoClient, "upload_file", upload_then_die)
     with pytest.raises(WorkerKilled):
         run_cycle(edi_tenant)
     (document,) = documents()
@@ -108,7 +100,7 @@ def test_a_997_that_arrives_before_the_upload_is_committed_is_applied_when_it_is
                                    source="Inbound/997-early.edi")
     assert counts["not_sent"] == 1
 
-    monkeypatch.setattr(CleoClient, "upload_file", upload)
+    worker_dies_after_upload()  # revive: the next worker lives
     run_cycle(edi_tenant)
     document.refresh_from_db()
     assert document.state == DocumentState.ACKNOWLEDGED

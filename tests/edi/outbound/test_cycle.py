@@ -17,16 +17,11 @@ from connector.replay import ReplayRefused, document_replay, documents_retry_due
 from connector.schedules import schedules_ensure_for_tenant
 from connector.sync import cursor_read, sync_run_execute
 from connector.vantagepoint.records import format_datetime
-from edi.cleo.client import CleoClient
 from edi.outbound import AR_810
 from edi.outbound.poll import STREAM
 from edi.x12 import parse_text
 
-from .conftest import OUTBOUND, first_client_project, outbound_files, run_cycle, x12_validate
-
-
-class WorkerKilled(BaseException):
-    """The process dies: nothing after this point runs, nothing after it is committed."""
+from .conftest import OUTBOUND, WorkerKilled, first_client_project, outbound_files, run_cycle, x12_validate
 
 
 def documents(state=None):
@@ -106,15 +101,8 @@ def test_a_second_cycle_and_a_replay_of_a_sent_document_upload_nothing_new(
 
 
 def test_a_worker_that_dies_after_the_upload_leaves_one_file_after_the_next_cycle(
-        edi_tenant, vp_sim, cleo_sim, partner, after_seed, monkeypatch):
+        edi_tenant, vp_sim, cleo_sim, partner, after_seed, worker_dies_after_upload):
     post_invoices(vp_sim, 1)
-    upload = CleoClient.upload_file
-
-    def upload_then_die(self, *args, **kwargs):
-        upload(self, *args, **kwargs)
-        raise WorkerKilled
-
-    monkeypatch.setattr(CleoClient, "upload_file", upload_then_die)
     with pytest.raises(WorkerKilled):
         run_cycle(edi_tenant)
     (document,) = documents()
@@ -122,7 +110,7 @@ def test_a_worker_that_dies_after_the_upload_leaves_one_file_after_the_next_cycl
     assert document.artifact_name and "upload_started_at" in document.external_ids, "saved before the upload"
     assert len(outbound_files(cleo_sim)) == 1
 
-    monkeypatch.setattr(CleoClient, "upload_file", upload)
+    worker_dies_after_upload()  # revive: the next worker lives
     run = run_cycle(edi_tenant)
     document.refresh_from_db()
     assert document.state == DocumentState.SENT and document.external_ids["found_in_folder"] is True
