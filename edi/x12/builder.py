@@ -5,16 +5,20 @@ whatever it cannot read becomes None and the validator, walking the same segment
 Context is kept the way the 810 layout defines it: N2/N3/N4/REF after an N1 belong to that party,
 PID/SAC/TXI/REF/N1 after an IT1 belong to that line, SAC and TXI after TDS are invoice level.
 
-This is the inner loop of every parse, so handlers index elements directly (short segments are
-padded first), build typed objects as soon as their segment is seen, and grow a line's or party's
-small tuples in place instead of keeping drafts to convert later.
+This is the inner loop of every parse, and on a large invoice its cost is the objects it makes,
+so handlers index elements directly (padding only the short segments that need it), build typed
+objects as soon as their segment is seen through constructors that skip the class-call machinery,
+read each distinct number once per set, and grow a line's or party's small tuples in place
+instead of keeping drafts to convert later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from .model import (
     Charge,
@@ -33,12 +37,76 @@ from .values import parse_date, parse_implied, parse_int
 HEADING, DETAIL, SUMMARY = 0, 1, 2
 _PAD = [""] * 32
 
+_NUMBERS_KEPT = 4096
+"""Distinct number texts a builder remembers the Decimal of. Quantities, rates and prices repeat
+within an invoice; past this many, numbers are still read, just not remembered."""
+
 Handler = Callable[["InvoiceBuilder", list[str]], None]
+T = TypeVar("T")
 
 
-def _padded(e: list[str], size: int) -> list[str]:
-    """`e` with at least `size` elements: X12 drops trailing empty elements, handlers do not care."""
-    return e if len(e) >= size else e + _PAD[: size - len(e)]
+def constructor(cls: type[T]) -> Callable[..., T]:
+    """A function making `cls` exactly as `cls(...)` does, for a slotted dataclass, only cheaper.
+
+    Calling a class goes through `type.__call__`, which runs the dataclass `__init__` in a frame of
+    its own; this sets the same slots, with the same defaults, from one plain function call. It is
+    generated from `dataclasses.fields`, so a field added to the model is never left unset, and it
+    refuses classes whose construction does more than set fields.
+    """
+    if (not dataclasses.is_dataclass(cls) or "__slots__" not in vars(cls) or hasattr(cls, "__post_init__")
+            or vars(cls).get("__init__") is None):
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass that only sets its fields")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params, body = [], []
+    for spec in dataclasses.fields(cls):
+        if not spec.init or spec.kw_only or spec.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{cls.__name__}.{spec.name} is not a plain positional field")
+        if spec.default is dataclasses.MISSING:
+            params.append(spec.name)
+        else:
+            namespace[f"_default_{spec.name}"] = spec.default
+            params.append(f"{spec.name}=_default_{spec.name}")
+        body.append(f"    made.{spec.name} = {spec.name}")
+    name = f"new_{cls.__name__}"
+    exec(f"def {name}({', '.join(params)}):\n    made = _new(_cls)\n" + "\n".join(body) + "\n    return made\n",
+         namespace)  # noqa: S102 - source built above from the dataclass's own fields
+    made: Callable[..., T] = namespace[name]
+    return made
+
+
+_new_reference = constructor(Reference)
+_new_party = constructor(Party)
+_new_product_id = constructor(ProductId)
+_new_line = constructor(InvoiceLine)
+_new_charge = constructor(Charge)
+_new_tax = constructor(Tax)
+
+
+def _pairs_reader(size: int) -> Callable[[list[str]], tuple[ProductId, ...] | None]:
+    """The product ids of an IT1 of `size` elements when none is empty (else None), as one tuple
+    expression: the shape nearly every IT1 has, without slices, iterators or a list to convert."""
+    test = " and ".join(f"e[{index}]" for index in range(6, size))
+    pairs = "".join(f"new(e[{index}], e[{index + 1}]), " for index in range(6, size, 2))
+    namespace: dict[str, Any] = {"new": _new_product_id}
+    exec(f"def pairs(e):\n    if {test}:\n        return ({pairs})\n    return None\n", namespace)  # noqa: S102
+    reader: Callable[[list[str]], tuple[ProductId, ...] | None] = namespace["pairs"]
+    return reader
+
+
+_PAIRS = {size: _pairs_reader(size) for size in range(8, 27, 2)}
+"""IT1 lengths with one to ten id pairs (IT106 to IT125) to their readers."""
+
+
+def _product_ids(e: list[str], size: int) -> tuple[ProductId, ...]:
+    """IT106 onwards as (qualifier, value) pairs; a pair with both sides empty is left out."""
+    pairs = _PAIRS.get(size)
+    if pairs is not None:
+        found = pairs(e)
+        if found is not None:
+            return found
+    if size % 2:
+        e = e + [""]
+    return tuple(_new_product_id(e[index], e[index + 1]) for index in range(6, size, 2) if e[index] or e[index + 1])
 
 
 def _decimal(value: str) -> Decimal | None:
@@ -49,6 +117,31 @@ def _decimal(value: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def _number(kept: dict[str, Decimal], value: str) -> Decimal | None:
+    """An R value as a finite Decimal (None when empty or not one), remembered in `kept`.
+
+    Callers look in `kept` first (`kept.get(v) or _number(kept, v)`); a Decimal is immutable, so
+    lines that bill the same quantity or rate can share it.
+    """
+    number = _decimal(value)
+    if number is not None and len(kept) < _NUMBERS_KEPT:
+        kept[value] = number
+    return number
+
+
+def _implied(kept: dict[str, Decimal], value: str) -> Decimal | None:
+    """An N2 value as `parse_implied` reads it, remembered in `kept` like `_number` does."""
+    number = parse_implied(value) if value else None
+    if number is not None and len(kept) < _NUMBERS_KEPT:
+        kept[value] = number
+    return number
+
+
+def _padded(e: list[str], size: int) -> list[str]:
+    """`e` with at least `size` elements: X12 drops trailing empty elements, handlers do not care."""
+    return e if len(e) >= size else e + _PAD[: size - len(e)]
 
 
 def _day(value: str) -> date | None:
@@ -77,6 +170,8 @@ class InvoiceBuilder:
         self.taxes: list[Tax] = []
         self.party: Party | None = None
         self.line: InvoiceLine | None = None
+        self.numbers: dict[str, Decimal] = {}
+        self.implied: dict[str, Decimal] = {}
 
     def other(self, e: list[str]) -> None:
         """Any segment the model does not read ends an N1 loop (PER and DMG, members, do not)."""
@@ -96,32 +191,38 @@ class InvoiceBuilder:
             self.currency = e[2]
 
     def _ref(self, e: list[str]) -> None:
-        if len(e) < 4:
-            e = e + _PAD[: 4 - len(e)]
-        reference = Reference(e[1], e[2], e[3] or None)
-        if self.party is not None:
-            self.party.refs += (reference,)
-        elif self.line is not None:
-            self.line.refs += (reference,)
+        if len(e) > 3:
+            reference = _new_reference(e[1], e[2], e[3] or None)
+        else:
+            if len(e) < 3:
+                e = e + _PAD[: 3 - len(e)]
+            reference = _new_reference(e[1], e[2], None)
+        party = self.party
+        if party is not None:
+            party.refs += (reference,)
+        elif (line := self.line) is not None:
+            line.refs += (reference,)
         elif self.area == HEADING:
             self.refs.append(reference)
 
     def _n1(self, e: list[str]) -> None:
         if len(e) < 5:
             e = e + _PAD[: 5 - len(e)]
-        party = self.party = Party(e[1], e[2] or None, e[3] or None, e[4] or None)
+        party = self.party = _new_party(e[1], e[2] or None, e[3] or None, e[4] or None)
         if self.line is not None:
             self.line.parties += (party,)
         elif self.area == HEADING:
             self.parties.append(party)
 
     def _n2(self, e: list[str]) -> None:
-        if self.party is not None:
-            self.party.extra_names += tuple(filter(None, e[1:3]))
+        party = self.party
+        if party is not None:
+            party.extra_names += (e[1], e[2]) if len(e) > 2 and e[1] and e[2] else tuple(filter(None, e[1:3]))
 
     def _n3(self, e: list[str]) -> None:
-        if self.party is not None:
-            self.party.address += tuple(filter(None, e[1:3]))
+        party = self.party
+        if party is not None:
+            party.address += (e[1], e[2]) if len(e) > 2 and e[1] and e[2] else tuple(filter(None, e[1:3]))
 
     def _n4(self, e: list[str]) -> None:
         party = self.party
@@ -153,25 +254,11 @@ class InvoiceBuilder:
         size = len(e)
         if size < 6:
             e = e + _PAD[: 6 - size]
-        ids: tuple[ProductId, ...] = ()
-        if size > 6:
-            if size % 2 == 0 and "" not in e[6:]:
-                ids = tuple(map(ProductId, e[6::2], e[7::2]))
-            else:
-                if size % 2:
-                    e = e + [""]
-                ids = tuple(ProductId(e[index], e[index + 1]) for index in range(6, size, 2)
-                            if e[index] or e[index + 1])
-        try:
-            quantity = Decimal(e[2]) if e[2] else None
-            price = Decimal(e[4]) if e[4] else None
-        except InvalidOperation:
-            quantity, price = _decimal(e[2]), _decimal(e[4])
-        if quantity is not None and not quantity.is_finite():
-            quantity = None
-        if price is not None and not price.is_finite():
-            price = None
-        line = self.line = InvoiceLine(e[1] or None, quantity, e[3] or None, price, e[5] or None, ids)
+        kept = self.numbers
+        quantity = kept.get(e[2]) or _number(kept, e[2])
+        price = kept.get(e[4]) or _number(kept, e[4])
+        line = self.line = _new_line(e[1] or None, quantity, e[3] or None, price, e[5] or None,
+                                     _product_ids(e, size) if size > 6 else ())
         self.lines.append(line)
 
     def _pid(self, e: list[str]) -> None:
@@ -184,32 +271,32 @@ class InvoiceBuilder:
         self.party = None
         if len(e) < 16:
             e = e + _PAD[: 16 - len(e)]
-        amount = _decimal(e[5])
-        if amount is not None and "." not in e[5]:
-            amount = amount.scaleb(-2)
-        charge = Charge(e[1], e[2] or None, amount, e[6] or None, _decimal(e[7]) if e[7] else None, e[12] or None,
-                        e[15] or None)
-        if self.line is not None:
-            self.line.charges += (charge,)
+        implied, kept = self.implied, self.numbers
+        charge = _new_charge(e[1], e[2] or None, implied.get(e[5]) or _implied(implied, e[5]), e[6] or None,
+                             kept.get(e[7]) or _number(kept, e[7]), e[12] or None, e[15] or None)
+        line = self.line
+        if line is not None:
+            line.charges += (charge,)
         else:
             self.charges.append(charge)
 
     def _txi(self, e: list[str]) -> None:
         self.party = None
-        if len(e) < 10:
-            e = e + _PAD[: 10 - len(e)]
-        try:
-            amount = Decimal(e[2]) if e[2] else None
-            percent = Decimal(e[3]) if e[3] else None
-        except InvalidOperation:
-            amount, percent = _decimal(e[2]), _decimal(e[3])
-        if amount is not None and not amount.is_finite():
-            amount = None
-        if percent is not None and not percent.is_finite():
-            percent = None
-        tax = Tax(e[1], amount, percent, e[4] or None, e[5] or None, e[6] or None, e[9] or None)
-        if self.line is not None:
-            self.line.taxes += (tax,)
+        size = len(e)
+        if size < 4:
+            e = e + _PAD[: 4 - size]
+        kept = self.numbers
+        amount = kept.get(e[2]) or _number(kept, e[2])
+        percent = kept.get(e[3]) or _number(kept, e[3])
+        if size > 4:
+            if size < 10:
+                e = e + _PAD[: 10 - size]
+            tax = _new_tax(e[1], amount, percent, e[4] or None, e[5] or None, e[6] or None, e[9] or None)
+        else:
+            tax = _new_tax(e[1], amount, percent)
+        line = self.line
+        if line is not None:
+            line.taxes += (tax,)
         else:
             self.taxes.append(tax)
 
@@ -253,4 +340,3 @@ HANDLERS: dict[str, Handler] = {
     "TXI": InvoiceBuilder._txi, "TDS": InvoiceBuilder._tds, "PER": _ignore, "DMG": _ignore,
 }
 """Segment id to the function reading it, called as handler(builder, elements); built once."""
-

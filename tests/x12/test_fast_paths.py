@@ -1,0 +1,200 @@
+"""The parser's fast paths read exactly what the plain reading of each segment gives.
+
+The builder makes its objects through generated constructors, reads the usual IT1 shapes through
+generated pair readers and remembers the Decimal of each number text. Each is checked here
+against the obvious code it stands in for, on the shapes seen in files and on anything
+hypothesis makes up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edi.x12.builder import InvoiceBuilder, constructor
+from edi.x12.model import Charge, InvoiceLine, Party, ProductId, Reference, Tax
+from edi.x12.values import parse_decimal, parse_implied
+
+MADE = (Reference, Party, ProductId, InvoiceLine, Charge, Tax)
+
+
+def _full(cls: type) -> list[object]:
+    return [f"{spec.name}-value" for spec in dataclasses.fields(cls)]
+
+
+@pytest.mark.parametrize("cls", MADE)
+def test_constructors_make_what_the_class_makes(cls: type) -> None:
+    make = constructor(cls)
+    fields = dataclasses.fields(cls)
+    required = [f"{spec.name}-value" for spec in fields if spec.default is dataclasses.MISSING]
+    for args in (required, _full(cls)):
+        made, expected = make(*args), cls(*args)
+        assert type(made) is cls
+        assert made == expected
+        assert dataclasses.asdict(made) == dataclasses.asdict(expected)  # every slot is set
+
+
+def test_constructors_refuse_classes_they_cannot_stand_in_for() -> None:
+    @dataclasses.dataclass
+    class NoSlots:
+        name: str
+
+    @dataclasses.dataclass(slots=True)
+    class Factory:
+        names: list[str] = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass(slots=True)
+    class PostInit:
+        name: str
+
+        def __post_init__(self) -> None:
+            self.name = self.name.strip()
+
+    for cls in (NoSlots, Factory, PostInit, str):
+        with pytest.raises(TypeError):
+            constructor(cls)
+
+
+# ---------------------------------------------------------------- plain readings, for comparison
+
+def _pad(e: list[str], size: int) -> list[str]:
+    return e + [""] * (size - len(e))
+
+
+def _none(value: str) -> str | None:
+    return value or None
+
+
+def plain_line(e: list[str]) -> InvoiceLine:
+    size = len(e)
+    p = _pad(e, max(size + size % 2, 6))
+    ids = tuple(ProductId(p[i], p[i + 1]) for i in range(6, len(p) - 1, 2) if p[i] or p[i + 1])
+    return InvoiceLine(_none(p[1]), parse_decimal(p[2]), _none(p[3]), parse_decimal(p[4]), _none(p[5]), ids)
+
+
+def plain_tax(e: list[str]) -> Tax:
+    p = _pad(e, 10)
+    return Tax(p[1], parse_decimal(p[2]), parse_decimal(p[3]), _none(p[4]), _none(p[5]), _none(p[6]), _none(p[9]))
+
+
+def plain_charge(e: list[str]) -> Charge:
+    p = _pad(e, 16)
+    return Charge(p[1], _none(p[2]), parse_implied(p[5]) if p[5] else None, _none(p[6]), parse_decimal(p[7]),
+                  _none(p[12]), _none(p[15]))
+
+
+def plain_reference(e: list[str]) -> Reference:
+    p = _pad(e, 4)
+    return Reference(p[1], p[2], _none(p[3]))
+
+
+def plain_party(n1: list[str], n2: list[str], n3: list[str], n4: list[str]) -> Party:
+    p = _pad(n1, 5)
+    party = Party(p[1], _none(p[2]), _none(p[3]), _none(p[4]))
+    party.extra_names = tuple(value for value in n2[1:3] if value)
+    party.address = tuple(value for value in n3[1:3] if value)
+    q = _pad(n4, 5)
+    party.city, party.state, party.postal_code, party.country = _none(q[1]), _none(q[2]), _none(q[3]), _none(q[4])
+    return party
+
+
+NUMBERS = st.sampled_from(["", "0", "1", "12", "446", "-5", "10.50", "6015.94", ".5", "1e3", "NaN", "inf", "ABC",
+                           "1.2.3", " 7", "0.00"])
+TEXT = st.sampled_from(["", "VP", "UP", "SKU-1", "EA", "X"])
+
+
+@st.composite
+def segments(draw: st.DrawFn, sid: str, most: int, fields: st.SearchStrategy[str] = TEXT) -> list[str]:
+    size = draw(st.integers(0, most))
+    return [sid, *(draw(st.one_of(fields, NUMBERS)) for _ in range(size))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(segments("IT1", 30), segments("TXI", 11), segments("SAC", 17)), min_size=1, max_size=12))
+def test_lines_taxes_and_charges_read_as_the_plain_reading_does(segs: list[list[str]]) -> None:
+    builder = InvoiceBuilder()
+    lines: list[InvoiceLine] = []
+    taxes: list[Tax] = []
+    charges: list[Charge] = []
+    for e in segs:
+        builder.feed(list(e))
+        if e[0] == "IT1":
+            lines.append(plain_line(e))
+        elif lines:
+            if e[0] == "TXI":
+                lines[-1].taxes += (plain_tax(e),)
+            else:
+                lines[-1].charges += (plain_charge(e),)
+        elif e[0] == "TXI":
+            taxes.append(plain_tax(e))
+        else:
+            charges.append(plain_charge(e))
+    invoice = builder.finish()
+    assert list(invoice.lines) == lines
+    assert (list(invoice.taxes), list(invoice.charges)) == (taxes, charges)
+
+
+@pytest.mark.parametrize("pairs", range(13))
+@pytest.mark.parametrize("hole", [None, "qualifier", "value", "both", "odd"])
+def test_product_id_pairs_of_every_count_and_with_holes(pairs: int, hole: str | None) -> None:
+    e = ["IT1", "1", "2", "EA", "3.50", ""]
+    for index in range(pairs):
+        e += [f"Q{index}", f"V{index}"]
+    if pairs and hole in ("qualifier", "both"):
+        e[6 + 2 * (pairs // 2)] = ""
+    if pairs and hole in ("value", "both"):
+        e[7 + 2 * (pairs // 2)] = ""
+    if hole == "odd":
+        e.append("QX")
+    builder = InvoiceBuilder()
+    builder.feed(e)
+    assert builder.lines == [plain_line(e)]
+
+
+def test_references_and_parties_of_every_length() -> None:
+    builder = InvoiceBuilder()
+    expected = []
+    for ref in (["REF", "PO"], ["REF", "PO", "1"], ["REF", "PO", "1", ""], ["REF", "PO", "1", "DESC", "X"]):
+        builder.feed(ref)
+        expected.append(plain_reference(ref))
+    assert builder.refs == expected
+    loops = [
+        (["N1", "ST"], ["N2"], ["N3", "", "B"], ["N4", "CITY"]),
+        (["N1", "ST", "NAME", "92", "1"], ["N2", "A", "B"], ["N3", "A"], ["N4", "C", "S", "P", "US", "X"]),
+        (["N1", "BT", "", "", ""], ["N2", "", ""], ["N3", "A", "B", "C"], ["N4"]),
+    ]
+    for n1, n2, n3, n4 in loops:
+        for e in (n1, n2, n3, n4):
+            builder.feed(e)
+    assert builder.parties == [plain_party(*loop) for loop in loops]
+
+
+def test_number_texts_are_read_once_per_set_and_still_by_their_own_rules() -> None:
+    builder = InvoiceBuilder()
+    for index in range(3):
+        builder.feed(["IT1", str(index), "500", "EA", "0", ""])
+        builder.feed(["SAC", "C", "D240", "", "", "500", "", "500"])
+        builder.feed(["TXI", "ST", "0", "500"])
+    lines = builder.lines
+    assert {line.quantity for line in lines} == {Decimal(500)} and lines[0].quantity is lines[2].quantity
+    assert all(line.unit_price == 0 and line.unit_price is not None for line in lines)
+    charge, tax = lines[1].charges[0], lines[1].taxes[0]
+    assert (charge.amount, charge.percent) == (Decimal("5.00"), Decimal(500))  # SAC05 is N2, SAC07 is R
+    assert (tax.amount, tax.percent) == (Decimal(0), Decimal(500))
+    assert len(builder.numbers) <= 2 and set(builder.implied) == {"500"}
+
+
+def test_remembered_numbers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import edi.x12.builder as builder_module
+
+    monkeypatch.setattr(builder_module, "_NUMBERS_KEPT", 5)
+    builder = InvoiceBuilder()
+    for index in range(20):
+        builder.feed(["IT1", str(index), str(index + 1), "EA", f"{index}.25", ""])
+    assert len(builder.numbers) == 5
+    assert [line.quantity for line in builder.lines] == [Decimal(index + 1) for index in range(20)]
+    assert [line.unit_price for line in builder.lines] == [Decimal(f"{index}.25") for index in range(20)]
