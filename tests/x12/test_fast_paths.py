@@ -1,23 +1,27 @@
 """The parser's fast paths read exactly what the plain reading of each segment gives.
 
 The builder makes its objects through generated constructors, reads the usual IT1 shapes through
-generated pair readers and remembers the Decimal of each number text. Each is checked here
-against the obvious code it stands in for, on the shapes seen in files and on anything
-hypothesis makes up.
+generated pair readers, remembers the Decimal of each number text, and a whole-file parse settles
+its objects in the oldest GC generation. Each is checked here against the obvious code it stands
+in for, on the shapes seen in files and on anything hypothesis makes up.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edi.x12 import parse_text
 from edi.x12.builder import InvoiceBuilder, constructor
 from edi.x12.model import Charge, InvoiceLine, Party, ProductId, Reference, Tax
 from edi.x12.values import parse_decimal, parse_implied
+
+from .helpers import VALID_4010
 
 MADE = (Reference, Party, ProductId, InvoiceLine, Charge, Tax)
 
@@ -198,3 +202,34 @@ def test_remembered_numbers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(builder.numbers) == 5
     assert [line.quantity for line in builder.lines] == [Decimal(index + 1) for index in range(20)]
     assert [line.unit_price for line in builder.lines] == [Decimal(f"{index}.25") for index in range(20)]
+
+
+# ---------------------------------------------------------------- the collector around a parse
+
+def test_a_parse_leaves_the_collector_on_with_an_empty_young_generation() -> None:
+    assert gc.isenabled()
+    (invoice,) = parse_text(VALID_4010).invoices
+    assert gc.isenabled()
+    assert gc.get_count()[0] < 50  # settled in the oldest generation, not left for a young collection
+    assert gc.get_freeze_count() == 0
+    assert invoice.lines[0].product_ids == (ProductId("VP", "SKU-1"),)
+
+
+def test_a_parse_keeps_what_the_program_froze_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        parse_text(VALID_4010)
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_a_parse_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        parse_text(VALID_4010)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
