@@ -59,6 +59,10 @@ class ParseResult:
         return not self.errors
 
 
+_SETTLE_FROM = 20_000
+"""Objects a parse must have made for `cyclic_gc_paused(keep=True)` to settle them (see there)."""
+
+
 @contextmanager
 def cyclic_gc_paused(*, keep: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector while a whole file is turned into objects.
@@ -76,7 +80,9 @@ def cyclic_gc_paused(*, keep: bool = False) -> Iterator[None]:
     the young generations into the oldest one in constant time, without collecting anything.
     Whatever else was young at that moment goes along, and the next full collection, which walks
     the oldest generation, frees it if it is garbage. A program that froze objects itself (as
-    before a fork) keeps them frozen: the step is skipped when anything is frozen.
+    before a fork) keeps them frozen: the step is skipped when anything is frozen. It is also
+    skipped for small parses, where a young collection costs little, because counting the frozen
+    objects walks them.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -86,7 +92,7 @@ def cyclic_gc_paused(*, keep: bool = False) -> Iterator[None]:
         done = True
     finally:
         if enabled:
-            if keep and done and gc.get_freeze_count() == 0:
+            if keep and done and gc.get_count()[0] >= _SETTLE_FROM and gc.get_freeze_count() == 0:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()

@@ -206,7 +206,15 @@ def test_remembered_numbers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None
 
 # ---------------------------------------------------------------- the collector around a parse
 
-def test_a_parse_leaves_the_collector_on_with_an_empty_young_generation() -> None:
+@pytest.fixture
+def settle_any(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settle even the small test parse (the threshold keeps tiny parses from paying for it)."""
+    import edi.x12.parser as parser_module
+
+    monkeypatch.setattr(parser_module, "_SETTLE_FROM", 0)
+
+
+def test_a_parse_leaves_the_collector_on_with_an_empty_young_generation(settle_any: None) -> None:
     assert gc.isenabled()
     (invoice,) = parse_text(VALID_4010).invoices
     assert gc.isenabled()
@@ -215,7 +223,14 @@ def test_a_parse_leaves_the_collector_on_with_an_empty_young_generation() -> Non
     assert invoice.lines[0].product_ids == (ProductId("VP", "SKU-1"),)
 
 
-def test_a_parse_keeps_what_the_program_froze_frozen() -> None:
+def test_a_large_parse_settles_by_itself() -> None:
+    lines = "".join(f"IT1*{n}*1*EA*1**VP*A{n}*UP*B{n}~\nTXI*ST*1*8.25~\nREF*FJ*{n}~\n" for n in range(3000))
+    text = VALID_4010.replace("IT1*1*2*EA*10.50**VP*SKU-1~\nPID*F****WIDGET~\nIT1*2*1*EA*5**VP*SKU-2~\n", lines)
+    (invoice,) = parse_text(text, check=False).invoices
+    assert len(invoice.lines) == 3000 and gc.get_count()[0] < 50
+
+
+def test_a_parse_keeps_what_the_program_froze_frozen(settle_any: None) -> None:
     gc.collect()
     gc.freeze()
     try:
@@ -226,7 +241,7 @@ def test_a_parse_keeps_what_the_program_froze_frozen() -> None:
         gc.unfreeze()
 
 
-def test_a_parse_leaves_a_disabled_collector_disabled() -> None:
+def test_a_parse_leaves_a_disabled_collector_disabled(settle_any: None) -> None:
     gc.disable()
     try:
         parse_text(VALID_4010)
