@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from edi.x12 import parse_text
 from edi.x12.builder import InvoiceBuilder, constructor
 from edi.x12.model import Charge, InvoiceLine, Party, ProductId, Reference, Tax
+from edi.x12.reader import SegmentReader
 from edi.x12.values import parse_decimal, parse_implied
 
 from .helpers import VALID_4010
@@ -248,3 +249,17 @@ def test_a_parse_leaves_a_disabled_collector_disabled(settle_any: None) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------- the reader's small chunks
+
+@pytest.mark.parametrize("chunk", [7, 64, 4096])
+def test_a_segment_longer_than_many_chunks_is_read_whole(chunk: int) -> None:
+    """Chunks are small (32K characters) so a long segment spans many; it is gathered, then split
+    once, and reads as it would in one piece (also with no terminator after it at all)."""
+    name = "LONG NAME " * 5000
+    text = VALID_4010.replace("N1*BT*BUYER INC*92*B1~", f"N1*BT*{name}*92*B1~")
+    for data in (text, text.rstrip().removesuffix("~"), text.encode()):
+        whole = list(SegmentReader(data, chunk_chars=1 << 20))
+        assert list(SegmentReader(data, chunk_chars=chunk)) == whole
+        assert ["N1", "BT", name.rstrip(), "92", "B1"] in whole  # the trailing space is padding
