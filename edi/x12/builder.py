@@ -98,12 +98,9 @@ _PAIRS = {size: _pairs_reader(size) for size in range(8, 27, 2)}
 
 
 def _product_ids(e: list[str], size: int) -> tuple[ProductId, ...]:
-    """IT106 onwards as (qualifier, value) pairs; a pair with both sides empty is left out."""
-    pairs = _PAIRS.get(size)
-    if pairs is not None:
-        found = pairs(e)
-        if found is not None:
-            return found
+    """IT106 onwards as (qualifier, value) pairs; a pair with both sides empty is left out.
+
+    `_it1` tries the generated reader of its length first; this is the general reading."""
     if size % 2:
         e = e + [""]
     return tuple(_new_product_id(e[index], e[index + 1]) for index in range(6, size, 2) if e[index] or e[index + 1])
@@ -125,15 +122,29 @@ def _number(kept: dict[str, Decimal], value: str) -> Decimal | None:
     Callers look in `kept` first (`kept.get(v) or _number(kept, v)`); a Decimal is immutable, so
     lines that bill the same quantity or rate can share it.
     """
-    number = _decimal(value)
-    if number is not None and len(kept) < _NUMBERS_KEPT:
+    if not value:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    if len(kept) < _NUMBERS_KEPT:
         kept[value] = number
     return number
 
 
 def _implied(kept: dict[str, Decimal], value: str) -> Decimal | None:
-    """An N2 value as `parse_implied` reads it, remembered in `kept` like `_number` does."""
-    number = parse_implied(value) if value else None
+    """An N2 value as `parse_implied` reads it, remembered in `kept` like `_number` does.
+
+    Plain digits (nearly every SAC05) are read as `digits + "E-2"`: the same coefficient and
+    exponent that scaling by 10**-2 gives, in one operation instead of two.
+    """
+    if value.isdecimal() and len(value) <= 28:
+        number: Decimal | None = Decimal(value + "E-2")
+    else:
+        number = parse_implied(value) if value else None
     if number is not None and len(kept) < _NUMBERS_KEPT:
         kept[value] = number
     return number
@@ -257,8 +268,13 @@ class InvoiceBuilder:
         kept = self.numbers
         quantity = kept.get(e[2]) or _number(kept, e[2])
         price = kept.get(e[4]) or _number(kept, e[4])
-        line = self.line = _new_line(e[1] or None, quantity, e[3] or None, price, e[5] or None,
-                                     _product_ids(e, size) if size > 6 else ())
+        ids: tuple[ProductId, ...] | None = ()
+        if size > 6:
+            pairs = _PAIRS.get(size)
+            ids = pairs(e) if pairs is not None else None
+            if ids is None:
+                ids = _product_ids(e, size)
+        line = self.line = _new_line(e[1] or None, quantity, e[3] or None, price, e[5] or None, ids)
         self.lines.append(line)
 
     def _pid(self, e: list[str]) -> None:
@@ -272,8 +288,9 @@ class InvoiceBuilder:
         if len(e) < 16:
             e = e + _PAD[: 16 - len(e)]
         implied, kept = self.implied, self.numbers
+        percent = (kept.get(e[7]) or _number(kept, e[7])) if e[7] else None
         charge = _new_charge(e[1], e[2] or None, implied.get(e[5]) or _implied(implied, e[5]), e[6] or None,
-                             kept.get(e[7]) or _number(kept, e[7]), e[12] or None, e[15] or None)
+                             percent, e[12] or None, e[15] or None)
         line = self.line
         if line is not None:
             line.charges += (charge,)

@@ -263,3 +263,16 @@ def test_a_segment_longer_than_many_chunks_is_read_whole(chunk: int) -> None:
         whole = list(SegmentReader(data, chunk_chars=1 << 20))
         assert list(SegmentReader(data, chunk_chars=chunk)) == whole
         assert ["N1", "BT", name.rstrip(), "92", "B1"] in whole  # the trailing space is padding
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.from_regex(r"\A[0-9]{1,30}\Z"), st.text(alphabet="0123456789-+. eE_naNIfity", max_size=12),
+                 st.sampled_from(["0", "00", "0050", "6755", "-5", "5.", ".5", "1e3", "NaN", "Infinity", "١٢", "²"])))
+def test_implied_numbers_read_as_parse_implied_reads_them(text: str) -> None:
+    from edi.x12.builder import _implied
+
+    kept: dict[str, Decimal] = {}
+    expected = parse_implied(text) if text else None
+    for _ in range(2):  # read, then remembered
+        found = _implied(kept, text) if not kept else (kept.get(text) or _implied(kept, text))
+        assert str(found) == str(expected)
