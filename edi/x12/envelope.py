@@ -1,16 +1,17 @@
 """Walk ISA/GS/ST envelopes: count, match control numbers, hand each 810 to a builder and a checker.
 
 This is the one loop every read goes through (parse, validate, acknowledge), written so that a
-segment inside a set costs one lookup and two calls (its element check and its reader). Sets
-are yielded as soon as their
-SE (or whatever ends them) is seen; groups and interchanges keep only their headers and counts,
-so memory does not grow with the file unless the caller keeps the sets.
+segment inside a set costs one lookup and one or two calls (its element check when checking, and
+its reader). Sets are yielded as soon as their SE (or whatever ends them) is seen; groups and
+interchanges keep only their headers and counts, so memory does not grow with the file unless
+the caller keeps the sets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from operator import length_hint
 
 from .builder import HANDLERS, Handler, InvoiceBuilder
 from .checks import SetChecker, check_totals
@@ -28,6 +29,12 @@ _IDLE = InvoiceBuilder()
 
 def _skip(builder: InvoiceBuilder, elements: list[str]) -> None:
     """Segments of a set that is not an 810: counted, not read."""
+
+
+_AT_ENVELOPE: dict[str, Handler | None] = dict.fromkeys(_ENVELOPE)
+"""The run lookup in a set that is only counted: the envelope ids end the run, the rest is skipped."""
+_READERS: dict[str, Handler | None] = {**HANDLERS, **_AT_ENVELOPE}
+"""The run lookup in an 810 read without checks: the builder's readers, and the envelope ids."""
 
 
 def _get(elements: list[str], index: int) -> str:
@@ -71,15 +78,19 @@ class InterchangeReader:
         return self.segments.notes
 
     def __iter__(self) -> Iterator[TransactionSet]:
-        """The inner loop of every read: keep it free of calls that are not needed.
+        """The inner loop of every read: keep it free of calls and bytecodes that are not needed.
 
-        Inside an 810 a segment costs one move lookup (its place, almost always "quick"), which
-        also hands over its compiled element check and its builder reader; everything else
-        happens at envelope segments.
+        Inside a set read without checks (an 810's builder, or a set that is only counted) the
+        segments up to the next envelope one are a run: each costs one lookup in `run`, which
+        holds the readers and maps the envelope ids to None, and one call. Inside a checked 810 a
+        segment costs one move lookup (its place, almost always "quick"), which also hands over
+        its compiled element check and its builder reader. Segment numbers are not counted one by
+        one: `last` is the number of the batch's last segment, and the iterator's length hint says
+        how far before it the current one is, worked out only where a number is needed.
         """
-        number = base = 0
+        number = base = last = 0
         envelope = _ENVELOPE
-        handlers: dict[str, Handler] | None = None
+        run: dict[str, Handler | None] | None = None
         other: Handler = _skip
         reading = _IDLE
         checker: SetChecker | None = None
@@ -89,31 +100,45 @@ class InterchangeReader:
         at: list[int] = []
         pending: dict[int, dict[str, Problem]] = {}
         for batch in self.segments.batches():
-            for e in batch:
-                number += 1
+            last += len(batch)
+            segments = iter(batch)
+            for e in segments:
+                if run is not None:
+                    read = run.get(e[0], other)
+                    if read is not None:
+                        read(reading, e)
+                        for e in segments:  # noqa: B020 - the run goes on with the same iterator
+                            read = run.get(e[0], other)
+                            if read is None:
+                                break
+                            read(reading, e)
+                        else:
+                            break
+                    # e is an envelope segment, handled below
                 sid = e[0]
                 if sid not in envelope:
-                    if handlers is None:
-                        self._outside(e, number)
-                    elif checker is None:
-                        handlers.get(sid, other)(reading, e)
+                    if checker is None:
+                        self._outside(e, last - length_hint(segments))
+                        continue
+                    # A set's segment number is number - base; it is only worked out when needed.
+                    move = table.get(sid)
+                    if move is not None and move.quick and not (pending and (move.opens or move.closes)):
+                        state, table = move.state, move.table
+                        if move.opens:
+                            at[move.depth + 1] = -1
                     else:
-                        # A set's segment number is number - base; it is only worked out when needed.
-                        move = table.get(sid)
-                        if move is not None and move.quick and not (pending and (move.opens or move.closes)):
-                            state, table = move.state, move.table
-                            if move.opens:
-                                at[move.depth + 1] = -1
-                        else:
-                            checker.state = state
-                            move = checker.place(move, e, number, number - base)
-                            state = checker.state
-                            table = tables[state]
-                        test = move.check
-                        if test is not None and not test(e):
-                            checker.elements(e, number, number - base)
-                        move.read(reading, e)
+                        number = last - length_hint(segments)
+                        checker.state = state
+                        move = checker.place(move, e, number, number - base)
+                        state = checker.state
+                        table = tables[state]
+                    test = move.check
+                    if test is not None and not test(e):
+                        number = last - length_hint(segments)
+                        checker.elements(e, number, number - base)
+                    move.read(reading, e)
                     continue
+                number = last - length_hint(segments)
                 if checker is not None:
                     checker.state = state
                 if sid == "SE" and self._set is not None:
@@ -141,15 +166,17 @@ class InterchangeReader:
                     self._end_group(number, None)
                     self._end_interchange(number, e)
                 builder, checker = self._builder, self._checker
+                run = None
                 if checker is not None:
                     state, tables, at, pending = checker.state, checker.layout.tables, checker.at, checker.pending
                     table = tables[state]
-                if self._set is None:
-                    handlers, other = None, _skip
-                elif builder is None:
-                    handlers, other = {}, _skip
-                else:
-                    handlers, other, reading = HANDLERS, InvoiceBuilder.other, builder
+                    reading = builder or _IDLE
+                elif self._set is not None:
+                    if builder is None:
+                        run, other = _AT_ENVELOPE, _skip
+                    else:
+                        run, other, reading = _READERS, InvoiceBuilder.other, builder
+        number = last
         end = number + 1
         yield from self._end_set(end, None, number - base)
         self._end_group(end, None)

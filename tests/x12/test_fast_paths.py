@@ -16,13 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edi.x12 import parse_text
+from edi.x12 import ProblemCode, parse_text
 from edi.x12.builder import InvoiceBuilder, constructor
+from edi.x12.envelope import InterchangeReader
 from edi.x12.model import Charge, InvoiceLine, Party, ProductId, Reference, Tax
 from edi.x12.reader import SegmentReader
 from edi.x12.values import parse_decimal, parse_implied
 
-from .helpers import VALID_4010
+from .helpers import VALID_4010, edit
 
 MADE = (Reference, Party, ProductId, InvoiceLine, Charge, Tax)
 
@@ -276,3 +277,36 @@ def test_implied_numbers_read_as_parse_implied_reads_them(text: str) -> None:
     for _ in range(2):  # read, then remembered
         found = _implied(kept, text) if not kept else (kept.get(text) or _implied(kept, text))
         assert str(found) == str(expected)
+
+
+# ---------------------------------------------------------------- segment numbers without counting
+
+def _numbered(text: str, chunk: int, check: bool) -> list[object]:
+    reader = InterchangeReader(text, check=check, chunk_chars=chunk)
+    sets = [(ts.set_id, ts.segment_number, ts.segment_count, [(p.code, p.position) for p in ts.problems]) for ts in reader]
+    envelopes = [(p.code, p.position) for i in reader.interchanges for g in i.groups for p in g.problems] + \
+        [(p.code, p.position) for i in reader.interchanges for p in i.problems]
+    return [sets, envelopes]
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_segment_numbers_are_the_same_whatever_the_batches(check: bool) -> None:
+    """The inner loop works a segment's number out from its batch only where one is needed: in
+    problems, in set positions and counts. Every batch size gives the numbers one batch does."""
+    skipped = "ST*850*0002~\nBEG*00*NE*PO-1**20240101~\nSE*4*0002~\n"  # SE01 wrong on purpose
+    text = edit(VALID_4010, "GE*1*7~", skipped + "GE*2*7~")
+    text = edit(text, "GS*IN*", "REF*ZZ*OUTSIDE~\nGS*IN*")  # a segment outside any set: number 2
+    text = edit(text, "TDS*2600~", "ZZZ*1~\nTDS*2600~")  # an unknown segment inside the 810
+    text = text + text.replace("000000042", "000000043").replace("INV-1", "INV-2")
+    whole = _numbered(text, 1 << 20, check)
+    sets, envelopes = whole
+    assert [(set_id, number, count) for set_id, number, count, _ in sets] == [
+        ("810", 4, 13), ("850", 17, 3), ("810", 25, 13), ("850", 38, 3)]
+    assert [(code, position.segment_number) for code, position in envelopes] == [
+        (ProblemCode.SEGMENT_OUTSIDE_SET, 2), (ProblemCode.SEGMENT_OUTSIDE_SET, 23)]
+    found = [(code, position.segment_number, position.set_position) for code, position in sets[0][3] + sets[1][3]]
+    expected = [(ProblemCode.SET_COUNT_MISMATCH, 16, 13), (ProblemCode.SET_SKIPPED, 17, 1),
+                (ProblemCode.SET_COUNT_MISMATCH, 19, 3)]
+    assert found == ([(ProblemCode.SEGMENT_UNRECOGNIZED, 13, 10)] if check else []) + expected
+    for chunk in (5, 37, 200, 1 << 15):
+        assert _numbered(text, chunk, check) == whole
