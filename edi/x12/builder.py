@@ -83,12 +83,21 @@ _new_tax = constructor(Tax)
 
 
 def _pairs_reader(size: int) -> Callable[[list[str]], tuple[ProductId, ...] | None]:
-    """The product ids of an IT1 of `size` elements when none is empty (else None), as one tuple
-    expression: the shape nearly every IT1 has, without slices, iterators or a list to convert."""
-    test = " and ".join(f"e[{index}]" for index in range(6, size))
-    pairs = "".join(f"new(e[{index}], e[{index + 1}]), " for index in range(6, size, 2))
-    namespace: dict[str, Any] = {"new": _new_product_id}
-    exec(f"def pairs(e):\n    if {test}:\n        return ({pairs})\n    return None\n", namespace)  # noqa: S102
+    """The product ids of an IT1 of `size` elements when none is empty (else None), as straight-line
+    code: the shape nearly every IT1 has, without slices, iterators, a list to convert or a call per
+    pair (each ProductId's slots are set here, from the dataclass's fields, as `constructor` does)."""
+    qualifier, value = (spec.name for spec in dataclasses.fields(ProductId))
+    lines = ["def pairs(e):", f"    if not ({' and '.join(f'e[{index}]' for index in range(6, size))}):",
+             "        return None"]
+    names = []
+    for index in range(6, size, 2):
+        name = f"p{index}"
+        names.append(name)
+        lines += [f"    {name} = new(ProductId)", f"    {name}.{qualifier} = e[{index}]",
+                  f"    {name}.{value} = e[{index + 1}]"]
+    lines.append(f"    return ({', '.join(names)},)")
+    namespace: dict[str, Any] = {"new": object.__new__, "ProductId": ProductId}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from our own field names
     reader: Callable[[list[str]], tuple[ProductId, ...] | None] = namespace["pairs"]
     return reader
 
