@@ -9,7 +9,7 @@ the caller keeps the sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from operator import length_hint
 
@@ -31,10 +31,19 @@ def _skip(builder: InvoiceBuilder, elements: list[str]) -> None:
     """Segments of a set that is not an 810: counted, not read."""
 
 
-_AT_ENVELOPE: dict[str, Handler | None] = dict.fromkeys(_ENVELOPE)
+def _stop(builder: InvoiceBuilder, elements: list[str]) -> bool:
+    """The reader of the envelope ids in a run: the one that returns something, which ends it."""
+    return True
+
+
+RunReader = Callable[[InvoiceBuilder, list[str]], bool | None]
+"""A reader in a run: a builder handler (None) or `_stop` (True)."""
+
+_AT_ENVELOPE: dict[str, RunReader] = dict.fromkeys(_ENVELOPE, _stop)
 """The run lookup in a set that is only counted: the envelope ids end the run, the rest is skipped."""
-_READERS: dict[str, Handler | None] = {**HANDLERS, **_AT_ENVELOPE}
-"""The run lookup in an 810 read without checks: the builder's readers, and the envelope ids."""
+_READERS: dict[str, RunReader] = {**HANDLERS, **_AT_ENVELOPE}
+"""The run lookup in an 810 read without checks: the builder's readers (which return None), and
+the envelope ids."""
 
 
 def _get(elements: list[str], index: int) -> str:
@@ -81,8 +90,9 @@ class InterchangeReader:
         """The inner loop of every read: keep it free of calls and bytecodes that are not needed.
 
         Inside a set read without checks (an 810's builder, or a set that is only counted) the
-        segments up to the next envelope one are a run: each costs one lookup in `run`, which
-        holds the readers and maps the envelope ids to None, and one call. Inside a checked 810 a
+        segments up to the next envelope one are a run: each costs one lookup in `run` and one
+        call of what it finds, the segment's reader or, for an envelope id, `_stop`, the only
+        reader that returns anything. Inside a checked 810 a
         segment costs one move lookup (its place, almost always "quick"), which also hands over
         its compiled element check and its builder reader. Segment numbers are not counted one by
         one: `last` is the number of the batch's last segment, and the iterator's length hint says
@@ -90,7 +100,7 @@ class InterchangeReader:
         """
         number = base = last = 0
         envelope = _ENVELOPE
-        run: dict[str, Handler | None] | None = None
+        run: dict[str, RunReader] | None = None
         other: Handler = _skip
         reading = _IDLE
         checker: SetChecker | None = None
@@ -103,17 +113,12 @@ class InterchangeReader:
             last += len(batch)
             segments = iter(batch)
             for e in segments:
-                if run is not None:
-                    read = run.get(e[0], other)
-                    if read is not None:
-                        read(reading, e)
-                        for e in segments:  # noqa: B020 - the run goes on with the same iterator
-                            read = run.get(e[0], other)
-                            if read is None:
-                                break
-                            read(reading, e)
-                        else:
+                if run is not None and not run.get(e[0], other)(reading, e):
+                    for e in segments:  # noqa: B020 - the run goes on with the same iterator
+                        if run.get(e[0], other)(reading, e):
                             break
+                    else:
+                        break
                     # e is an envelope segment, handled below
                 sid = e[0]
                 if sid not in envelope:

@@ -310,3 +310,16 @@ def test_segment_numbers_are_the_same_whatever_the_batches(check: bool) -> None:
     assert found == ([(ProblemCode.SEGMENT_UNRECOGNIZED, 13, 10)] if check else []) + expected
     for chunk in (5, 37, 200, 1 << 15):
         assert _numbered(text, chunk, check) == whole
+
+
+def test_readers_return_nothing_so_only_the_envelope_ends_a_run() -> None:
+    """A run reads segments until one's reader returns something; only the envelope ids' does."""
+    from edi.x12.builder import HANDLERS
+    from edi.x12.envelope import _AT_ENVELOPE, _READERS
+
+    builder = InvoiceBuilder()
+    for sid, handler in HANDLERS.items():
+        for e in ([sid], [sid, "ST", "1", "EA", "2", "", "VP", "X"], [sid] + ["1"] * 20):
+            assert handler(builder, list(e)) is None, sid
+    assert InvoiceBuilder.other(builder, ["ZZZ"]) is None
+    assert {sid for sid, read in _READERS.items() if read(builder, [sid])} == set(_AT_ENVELOPE)
