@@ -82,13 +82,20 @@ _new_charge = constructor(Charge)
 _new_tax = constructor(Tax)
 
 
-def _pairs_reader(size: int) -> Callable[[list[str]], tuple[ProductId, ...] | None]:
-    """The product ids of an IT1 of `size` elements when none is empty (else None), as straight-line
-    code: the shape nearly every IT1 has, without slices, iterators, a list to convert or a call per
-    pair (each ProductId's slots are set here, from the dataclass's fields, as `constructor` does)."""
+def _product_ids(e: list[str]) -> tuple[ProductId, ...]:
+    """IT106 onwards as (qualifier, value) pairs; a pair with both sides empty is left out."""
+    size = len(e)
+    if size % 2:
+        e = e + [""]
+    return tuple(_new_product_id(e[index], e[index + 1]) for index in range(6, size, 2) if e[index] or e[index + 1])
+
+
+def _pairs_reader(size: int) -> Callable[[list[str]], tuple[ProductId, ...]]:
+    """`_product_ids` for an IT1 of `size` elements, as straight-line code when none is empty (the
+    shape nearly every IT1 has): no iterator, no list to convert, no call per pair (each ProductId's
+    slots are set here, from the dataclass's fields, as `constructor` does)."""
     qualifier, value = (spec.name for spec in dataclasses.fields(ProductId))
-    lines = ["def pairs(e):", f"    if not ({' and '.join(f'e[{index}]' for index in range(6, size))}):",
-             "        return None"]
+    lines = ["def pairs(e):", '    if "" in e[6:]:', "        return general(e)"]
     names = []
     for index in range(6, size, 2):
         name = f"p{index}"
@@ -96,23 +103,15 @@ def _pairs_reader(size: int) -> Callable[[list[str]], tuple[ProductId, ...] | No
         lines += [f"    {name} = new(ProductId)", f"    {name}.{qualifier} = e[{index}]",
                   f"    {name}.{value} = e[{index + 1}]"]
     lines.append(f"    return ({', '.join(names)},)")
-    namespace: dict[str, Any] = {"new": object.__new__, "ProductId": ProductId}
+    namespace: dict[str, Any] = {"new": object.__new__, "ProductId": ProductId, "general": _product_ids}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built above from our own field names
-    reader: Callable[[list[str]], tuple[ProductId, ...] | None] = namespace["pairs"]
+    reader: Callable[[list[str]], tuple[ProductId, ...]] = namespace["pairs"]
     return reader
 
 
 _PAIRS = {size: _pairs_reader(size) for size in range(8, 27, 2)}
-"""IT1 lengths with one to ten id pairs (IT106 to IT125) to their readers."""
-
-
-def _product_ids(e: list[str], size: int) -> tuple[ProductId, ...]:
-    """IT106 onwards as (qualifier, value) pairs; a pair with both sides empty is left out.
-
-    `_it1` tries the generated reader of its length first; this is the general reading."""
-    if size % 2:
-        e = e + [""]
-    return tuple(_new_product_id(e[index], e[index + 1]) for index in range(6, size, 2) if e[index] or e[index + 1])
+"""IT1 lengths with one to ten id pairs (IT106 to IT125) to their readers; `_product_ids` reads
+any other length."""
 
 
 def _decimal(value: str) -> Decimal | None:
@@ -277,12 +276,7 @@ class InvoiceBuilder:
         kept = self.numbers
         quantity = kept.get(e[2]) or _number(kept, e[2])
         price = kept.get(e[4]) or _number(kept, e[4])
-        ids: tuple[ProductId, ...] | None = ()
-        if size > 6:
-            pairs = _PAIRS.get(size)
-            ids = pairs(e) if pairs is not None else None
-            if ids is None:
-                ids = _product_ids(e, size)
+        ids = _PAIRS.get(size, _product_ids)(e) if size > 6 else ()
         line = self.line = _new_line(e[1] or None, quantity, e[3] or None, price, e[5] or None, ids)
         self.lines.append(line)
 
