@@ -57,8 +57,3 @@ def document_transition(document: Document, to_state: str, *, user: AbstractBase
         audit_record(tenant=document.tenant, document=document, user=user, action=action,
                      from_state=from_state, to_state=to_state, reason=reason)
 
-
-def document_ignore(document: Document, *, user: AbstractBaseUser, reason: str) -> None:
-    document.next_attempt_at = None
-    document_transition(document, DocumentState.IGNORED, user=user, reason=reason or "ignored by a human",
-                        action="ignored", extra_fields=("next_attempt_at",))

@@ -7,11 +7,11 @@ steps, records attempts, retries and replays; the flow only knows its business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Document, SyncRun
+    from .models import Document
     from .pipeline import StepContext
 
 
@@ -39,7 +39,6 @@ class Flow:
     show_artifact: Callable[[Document], str] | None = None
     # Links the document page offers a human, e.g. ("Create the missing vendor mapping", url).
     document_links: Callable[[Document], list[tuple[str, str]]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]
@@ -89,7 +88,3 @@ def flow_of(document: Document) -> Flow:
 
 def flow_choices() -> list[tuple[str, str]]:
     return [(f.name, f.label) for f in all_flows()]
-
-
-def run_label(run: SyncRun) -> str:
-    return f"{run.flow}/{run.tenant.slug}"

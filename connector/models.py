@@ -29,11 +29,6 @@ class DocumentState(models.TextChoices):
     IGNORED = "ignored", "Ignored"
 
 
-# States from which a human may replay a document.
-REPLAYABLE_STATES = frozenset(
-    {DocumentState.FAILED, DocumentState.RETRYING, DocumentState.NEEDS_MAPPING, DocumentState.REJECTED,
-     DocumentState.RECEIVED, DocumentState.MAPPED, DocumentState.SENT, DocumentState.POSTED}
-)
 
 
 class Trigger(models.TextChoices):

@@ -21,7 +21,7 @@ def schedule_name(tenant: Tenant, flow: Flow) -> str:
 
 def _connections_enabled(tenant: Tenant, flow: Flow) -> bool:
     for attribute in flow.needs:
-        connection = getattr(tenant, attribute, None) if hasattr(tenant, attribute) else None  # missing → None
+        connection = getattr(tenant, attribute, None)  # a missing one-to-one raises AttributeError → None
         if connection is None or not connection.enabled:
             return False
     return True

@@ -33,14 +33,14 @@ def client_options(*, vantagepoint: dict[str, Any] | None = None, cleo: dict[str
 
 
 def vantagepoint_client(tenant: Tenant) -> VantagepointClient:
-    connection = getattr(tenant, "vantagepointconnection", None) if hasattr(tenant, "vantagepointconnection") else None
+    connection = getattr(tenant, "vantagepointconnection", None)
     if connection is None or not connection.enabled:
         raise ConfigFailure(f"tenant {tenant.slug} has no enabled Vantagepoint connection", system="vantagepoint")
     return VantagepointClient(connection, **_options["vantagepoint"])
 
 
 def cleo_client(tenant: Tenant) -> CleoClient:
-    connection = getattr(tenant, "cleoconnection", None) if hasattr(tenant, "cleoconnection") else None
+    connection = getattr(tenant, "cleoconnection", None)
     if connection is None or not connection.enabled:
         raise ConfigFailure(f"tenant {tenant.slug} has no enabled Cleo connection", system="cleo")
     return CleoClient(connection, **_options["cleo"])
