@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / ".." / "shared" / "x12-samples"
+# Real partner files, copied into the repository with their sources and licences (SOURCES.txt).
+SAMPLES = REPO / "tests" / "fixtures" / "x12-samples"
+SAMPLE_COUNT = 8
+
+
+def sample_paths() -> list[Path]:
+    """The corpus, failing loudly when it is missing: a parametrized test over an empty list
+    would pass by collecting nothing."""
+    paths = sorted(SAMPLES.glob("[0-9]*"))
+    if len(paths) != SAMPLE_COUNT:
+        raise FileNotFoundError(f"expected {SAMPLE_COUNT} partner samples in {SAMPLES}, found {len(paths)}")
+    return paths
 
 
 def sample(name: str) -> Path:

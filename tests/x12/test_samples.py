@@ -1,4 +1,4 @@
-"""What a reader sees in each real partner file of ../shared/x12-samples, defects included."""
+"""What a reader sees in each real partner file of tests/fixtures/x12-samples, defects included."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from edi.x12 import (
     validate,
 )
 
-from .helpers import SAMPLES, sample
+from .helpers import SAMPLES, sample, sample_paths
 
-SAMPLE_FILES = sorted(path.name for path in SAMPLES.glob("[0-9]*"))
+SAMPLE_FILES = [path.name for path in sample_paths()]
 
 
 def codes(result: ParseResult) -> list[tuple[int, str, ProblemCode]]:

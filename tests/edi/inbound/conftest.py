@@ -13,8 +13,8 @@ from edi.inbound import AP_810
 from edi.models import InboundFile
 from edi.x12 import read_997
 from tests.factories import make_partner
+from tests.x12.helpers import sample_paths
 
-SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "x12-samples"
 # The samples' own supplier: ISA sender ZZ:SENDERISA (01 and 02).
 SNACKS_SENDER = "SENDERISA"
 
@@ -29,7 +29,7 @@ def partner(edi_tenant):
 
 
 def sample_files() -> list[Path]:
-    return sorted(p for p in SAMPLES.iterdir() if p.name[:2].isdigit())
+    return sample_paths()
 
 
 def poll(tenant) -> SyncRun:

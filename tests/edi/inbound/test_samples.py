@@ -1,4 +1,4 @@
-"""Every real partner file of ../shared/x12-samples dropped into the simulated Cleo folder at once:
+"""Every real partner file of tests/fixtures/x12-samples dropped into the simulated Cleo folder at once:
 each 810 is posted or parked with the exact reason, other sets are skipped with a note, every
 interchange gets its 997, and nothing comes in twice."""
 from __future__ import annotations
