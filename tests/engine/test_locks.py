@@ -116,8 +116,33 @@ def test_a_failing_renewal_is_retried_and_loses_the_lock_only_after_its_lifetime
     assert lease.lost.is_set() and "could not renew it for 0.3 s: ConnectionError: redis is down" in lease.lost_reason
 
 
+@pytest.fixture(params=BACKENDS)
+def lock_backend(request, settings):
+    """Run the engine on one backend: REDIS_URL chooses it."""
+    if request.param is database_lock:
+        settings.REDIS_URL = ""
+    return request.param
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_concurrent_second_run_skips(echo_flow, monkeypatch):
+def test_a_run_that_lost_its_lock_says_so(echo_flow, lock_backend, take_over, settings, monkeypatch):
+    settings.LOCK_TTL_SECONDS = 0.6
+    tenant = make_tenant()
+
+    def poll_that_loses_its_lock(*, run, **kwargs):
+        take_over(lock_backend, run.lease.key)
+        wait_for(run.lease.lost.is_set, timeout=30, what="the heartbeat to find the lock taken")
+        return {"seen": 1}
+
+    monkeypatch.setitem(flows._registry, "echo", dataclasses.replace(echo_flow.ECHO_FLOW, poll=poll_that_loses_its_lock))
+    run = sync_run_execute(tenant=tenant, flow_name="echo", trigger=Trigger.SCHEDULED)
+    assert run.status == SyncRunStatus.FAILED and run.counts == {"seen": 1}
+    assert run.error.startswith(f"lost the lock sync:{tenant.pk}:echo: ")
+    assert "another run of this flow may have overlapped this one" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_second_run_skips_and_writes_nothing(echo_flow, lock_backend, monkeypatch):
     """Run one cycle that blocks inside its poll; start a second meanwhile: it must skip."""
     tenant = make_tenant()
     inside, release = threading.Event(), threading.Event()
@@ -147,9 +172,9 @@ def test_a_concurrent_second_run_skips(echo_flow, monkeypatch):
     release.set()
     thread.join(timeout=30)
 
-    assert second.status == SyncRunStatus.SKIPPED
+    assert second is None
     assert results["first"].status == SyncRunStatus.SUCCEEDED
     assert len(calls) == 1
-    assert SyncRun.objects.filter(tenant=tenant, status=SyncRunStatus.SUCCEEDED).count() == 1
+    assert list(SyncRun.objects.filter(tenant=tenant)) == [results["first"]]
     # Once the first has finished, the lock is free again.
-    assert sync_run_execute(tenant=tenant, flow_name="echo", trigger=Trigger.SCHEDULED).status != SyncRunStatus.SKIPPED
+    assert sync_run_execute(tenant=tenant, flow_name="echo", trigger=Trigger.SCHEDULED).status == SyncRunStatus.SUCCEEDED
