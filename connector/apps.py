@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models.signals import post_migrate
 
 
 class ConnectorConfig(AppConfig):
@@ -13,3 +15,26 @@ class ConnectorConfig(AppConfig):
         from .vantagepoint.connection_test import vantagepoint_connection_test
 
         register_connection_check(VantagepointConnection, vantagepoint_connection_test)
+        post_migrate.connect(schedules_after_migrate, sender=self, dispatch_uid="connector.schedules_after_migrate")
+
+
+def schedules_after_migrate(*, using: str = DEFAULT_DB_ALIAS, plan=None, verbosity: int = 1, stdout=None,
+                            **kwargs) -> None:
+    """After `migrate` has brought the database up to date, every tenant whose connections are
+    enabled has its schedules. Not after `flush` (it passes no plan and leaves no tenant), nor
+    after a partial or backward migrate (the models would not match the tables)."""
+    if plan is None or using != DEFAULT_DB_ALIAS:
+        return
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        if verbosity and stdout:
+            stdout.write("Schedules not ensured: migrations remain; run `manage.py schedules_ensure` after them.")
+        return
+    from .schedules import schedules_ensure
+
+    changes = [c for c in schedules_ensure() if c.change != "unchanged"]
+    if verbosity and stdout and changes:
+        stdout.write("Schedules: " + "; ".join(str(c) for c in changes))

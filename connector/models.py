@@ -1,14 +1,16 @@
 """The engine's records: what came in, every try at it, every change of state, every run.
 
 Deduplication is a database guarantee: one Document per (tenant, flow, external key), one
-SyncCursor per (tenant, stream), one RunLock per key. Business logic lives in services
-(connector/documents.py, pipeline.py, sync.py), not here.
+SyncCursor per (tenant, stream), one RunLock per key, one FlowSchedule per (tenant, flow).
+Business logic lives in services (connector/documents.py, pipeline.py, sync.py,
+schedules.py), not here.
 """
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from tenants.models import Tenant
 
@@ -118,7 +120,8 @@ class SyncRunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped (another run holds the lock)"
+    # Its process died (killed, machine lost); the next run of the flow for the tenant found it.
+    ABANDONED = "abandoned", "Abandoned (its process stopped)"
 
 
 class SyncRun(models.Model):
@@ -136,12 +139,39 @@ class SyncRun(models.Model):
     cursor_before = models.CharField(max_length=200, blank=True)
     cursor_after = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
+    # The Celery task that ran it: a task redelivered after its worker died finds its own run.
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.flow} for {self.tenant} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class FlowSchedule(models.Model):
+    """The periodic task we own for one (tenant, flow).
+
+    The cadence lives on the django-celery-beat task, where a human may edit it; `enabled` is
+    whether a human wants the flow scheduled at all. The task runs only while both this and
+    the tenant's connections for the flow are on (connector.schedules keeps that true). A tick
+    that finds a run still in progress writes no run: it is counted here.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="flow_schedules")
+    flow = models.CharField(max_length=40)
+    periodic_task = models.OneToOneField(PeriodicTask, on_delete=models.CASCADE, related_name="flow_schedule")
+    enabled = models.BooleanField(default=True, help_text="Off pauses this flow for this tenant, whatever its connections")
+    skip_count = models.PositiveIntegerField(default=0, help_text="Ticks skipped because a run was still in progress")
+    last_skipped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "flow"], name="one_schedule_per_tenant_flow")]
+        ordering = ["tenant", "flow"]
+
+    def __str__(self) -> str:
+        return f"{self.flow} for {self.tenant}"
 
 
 class SyncCursor(models.Model):

@@ -1,18 +1,40 @@
-"""One django-celery-beat periodic task per (tenant, flow), created when the tenant's
-connections for that flow are enabled, disabled when they are not. The cadence is the
-task's interval, editable in the admin; this service never overwrites an edited one."""
+"""One django-celery-beat periodic task per (tenant, flow), owned through a FlowSchedule row.
+
+Every tenant whose connections for a flow are enabled gets the flow's task: after `migrate`,
+by `manage.py schedules_ensure`, and when a tenant is saved in the admin. The task is paused,
+never deleted, while the tenant, a connection the flow needs or the schedule itself
+(FlowSchedule.enabled, a human's switch) is off, and resumes when all are on again. The
+cadence is the task's own schedule, editable in the admin: nothing here overwrites it.
+"""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tenants.models import Tenant
 
-from .flows import Flow, all_flows
+from .flows import Flow, all_flows, get_flow
+from .models import FlowSchedule
 
 RUN_FLOW_TASK = "connector.run_flow"
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """What ensuring one schedule did: created, adopted (a task made before FlowSchedule
+    existed), paused, resumed or unchanged."""
+
+    schedule: FlowSchedule
+    change: str
+
+    def __str__(self) -> str:
+        return f"{self.schedule.periodic_task.name}: {self.change}"
 
 
 def schedule_name(tenant: Tenant, flow: Flow) -> str:
@@ -27,28 +49,96 @@ def _connections_enabled(tenant: Tenant, flow: Flow) -> bool:
     return True
 
 
-def schedules_ensure_for_tenant(tenant: Tenant) -> list[PeriodicTask]:
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=settings.SYNC_DEFAULT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
+def _should_run(tenant: Tenant, flow: Flow, schedule: FlowSchedule | None) -> bool:
+    return tenant.active and (schedule is None or schedule.enabled) and _connections_enabled(tenant, flow)
+
+
+def schedule_wanted(*, tenant: Tenant, flow_name: str) -> bool:
+    """Whether a tick of this (tenant, flow) should run now: the tenant, the schedule and
+    every connection the flow needs are on."""
+    schedule = FlowSchedule.objects.filter(tenant=tenant, flow=flow_name).first()
+    return _should_run(tenant, get_flow(flow_name), schedule)
+
+
+def _default_interval() -> IntervalSchedule:
+    every = settings.SYNC_DEFAULT_INTERVAL_SECONDS
+    interval = IntervalSchedule.objects.filter(every=every, period=IntervalSchedule.SECONDS).order_by("pk").first()
+    return interval or IntervalSchedule.objects.create(every=every, period=IntervalSchedule.SECONDS)
+
+
+def _adoptable_task(tenant: Tenant, flow: Flow) -> PeriodicTask | None:
+    """The task made under the schedule's name before FlowSchedule existed: adopted as it is."""
+    task = PeriodicTask.objects.filter(name=schedule_name(tenant, flow), task=RUN_FLOW_TASK,
+                                       flow_schedule__isnull=True).first()
+    if task is not None and json.loads(task.kwargs or "{}") == {"tenant_id": tenant.pk, "flow": flow.name}:
+        return task
+    return None
+
+
+def _task_create(tenant: Tenant, flow: Flow) -> PeriodicTask:
+    name = schedule_name(tenant, flow)
+    if PeriodicTask.objects.filter(name=name).exists():  # the name belongs to something else
+        name = f"{name} (tenant {tenant.pk})"
+    return PeriodicTask.objects.create(
+        name=name, task=RUN_FLOW_TASK, interval=_default_interval(),
+        kwargs=json.dumps({"tenant_id": tenant.pk, "flow": flow.name}),
+        description=f"Polls {flow.label} for {tenant.name}", enabled=True,
     )
-    tasks = []
-    for flow in all_flows():
-        if flow.poll is None:
-            continue
-        wanted = tenant.active and _connections_enabled(tenant, flow)
-        name = schedule_name(tenant, flow)
-        task = PeriodicTask.objects.filter(name=name).first()
-        if task is None and not wanted:
-            continue
-        if task is None:
-            task = PeriodicTask.objects.create(
-                name=name, task=RUN_FLOW_TASK, interval=interval,
-                kwargs=json.dumps({"tenant_id": tenant.pk, "flow": flow.name}),
-                description=f"Polls {flow.label} for {tenant.name}",
-                enabled=True,
-            )
-        elif task.enabled != wanted:
-            task.enabled = wanted
-            task.save(update_fields=["enabled"])
-        tasks.append(task)
-    return tasks
+
+
+def _align(schedule: FlowSchedule, *, wanted: bool, change: str = "unchanged") -> ScheduleChange:
+    """Pause or resume the task to match `wanted`; the change says what was done."""
+    task = schedule.periodic_task
+    if task.enabled != wanted:
+        task.enabled = wanted
+        task.save(update_fields=["enabled"])  # save(), not update(): beat notices a changed task
+        if change == "unchanged":
+            change = "resumed" if wanted else "paused"
+    return ScheduleChange(schedule=schedule, change=change)
+
+
+def schedule_ensure(*, tenant: Tenant, flow: Flow) -> ScheduleChange | None:
+    """Create, adopt, pause or resume the schedule of one (tenant, flow). None when there is
+    none and none is wanted (the flow's connections were never enabled)."""
+    schedule = FlowSchedule.objects.select_related("periodic_task").filter(tenant=tenant, flow=flow.name).first()
+    wanted = _should_run(tenant, flow, schedule)
+    if schedule is not None:
+        return _align(schedule, wanted=wanted)
+    task = _adoptable_task(tenant, flow)
+    if task is None and not wanted:
+        return None
+    change = "adopted" if task is not None else "created"
+    schedule = FlowSchedule.objects.create(tenant=tenant, flow=flow.name,
+                                           periodic_task=task or _task_create(tenant, flow))
+    return _align(schedule, wanted=wanted, change=change)
+
+
+def schedules_ensure(*, tenants: Iterable[Tenant] | None = None) -> list[ScheduleChange]:
+    """Ensure the schedule of every polling flow for every tenant (or the given ones)."""
+    flows = [flow for flow in all_flows() if flow.poll is not None]
+    changes = []
+    for tenant in Tenant.objects.order_by("pk") if tenants is None else tenants:
+        for flow in flows:
+            change = schedule_ensure(tenant=tenant, flow=flow)
+            if change is not None:
+                changes.append(change)
+    return changes
+
+
+def schedules_ensure_for_tenant(tenant: Tenant) -> list[PeriodicTask]:
+    """The tenant's periodic tasks after ensuring them (what the tenant admin reports)."""
+    return [change.schedule.periodic_task for change in schedules_ensure(tenants=[tenant])]
+
+
+def schedule_enable(*, schedule: FlowSchedule, enabled: bool) -> ScheduleChange:
+    """A human's switch: off pauses the flow for the tenant whatever its connections; on lets
+    it run again when the tenant and its connections are on."""
+    schedule.enabled = enabled
+    schedule.save(update_fields=["enabled"])
+    return _align(schedule, wanted=_should_run(schedule.tenant, get_flow(schedule.flow), schedule))
+
+
+def schedule_skip_record(*, tenant: Tenant, flow_name: str) -> None:
+    """A tick found a run of this (tenant, flow) in progress: count it here, write no run."""
+    FlowSchedule.objects.filter(tenant=tenant, flow=flow_name).update(
+        skip_count=F("skip_count") + 1, last_skipped_at=timezone.now())

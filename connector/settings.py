@@ -127,6 +127,9 @@ CELERY_TIMEZONE = "UTC"
 
 # How often each flow's polling task runs by default; editable per task in the admin.
 SYNC_DEFAULT_INTERVAL_SECONDS = env.int("SYNC_DEFAULT_INTERVAL_SECONDS", default=300)
+# How long a run or document lock lives without renewal; its holder renews it every third of
+# that while it works, so a dead holder's lock frees within this many seconds.
+LOCK_TTL_SECONDS = env.float("LOCK_TTL_SECONDS", default=30.0)
 
 LOGGING = {
     "version": 1,

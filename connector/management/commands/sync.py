@@ -23,6 +23,8 @@ class Command(BaseCommand):
         if tenant_obj is None:
             raise CommandError(f"no tenant with slug '{tenant}'")
         run = sync_run_execute(tenant=tenant_obj, flow_name=flow, trigger=Trigger.MANUAL)
+        if run is None:
+            raise CommandError(f"another run of {flow} for {tenant_obj.slug} is in progress; nothing was done")
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())) or "nothing seen"
         self.stdout.write(f"{flow} for {tenant_obj.slug}: {run.get_status_display()} — {counts}")
         if run.cursor_before or run.cursor_after:
