@@ -12,12 +12,11 @@ inspect.py serves the same under `/_sandbox/` for the demo.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.cleo.faults import Fault, FaultKind, SimulatedDisconnect, SimulatedTimeout
+from sandbox.cleo.faults import Fault, FaultKind, lose_answer, take_fault
 from sandbox.cleo.limit import SLIDING_WINDOW, PathLimit
 from sandbox.cleo.state import SimClock
 from sandbox.cleo.transport import IN_PROCESS, SimulatorTransport
@@ -131,7 +130,8 @@ class StripeSimulator(ControlMixin):
                 record.status = response.status
         if fault is None:
             return response.wsgi(start_response)
-        return self._lose_answer(fault, response, bool(environ.get(IN_PROCESS)), start_response)
+        return lose_answer(fault, response, in_process=bool(environ.get(IN_PROCESS)), hang_seconds=self.hang_seconds,
+                           start_response=start_response)
 
     def _answer(self, request: Request, record: RequestRecord) -> tuple[Response, Fault | None]:
         key = authenticate(request, self.keys)
@@ -145,7 +145,7 @@ class StripeSimulator(ControlMixin):
             raise StripeError(429, RATE_LIMITED, code="rate_limit", headers={"Stripe-Should-Retry": "true"})
         authorize(key, request.method, request.path)
         self.tick()
-        fault = self._take_fault(request.method, request.path)
+        fault = take_fault(self.faults, request.method, request.path)
         lost = fault if fault is not None and fault.kind.after_processing else None
         if fault is not None and fault.kind not in (FaultKind.ERROR_500,) and not fault.kind.after_processing:
             record.outcome = f"fault {fault.kind}"
@@ -192,26 +192,6 @@ class StripeSimulator(ControlMixin):
             exc.headers = {**headers, **exc.headers}
             return exc.response()
         return json_response(render(ledger, result, version, params.get("expand", [])), 200, headers)
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
-
-    def _lose_answer(self, fault: Fault, response: Response, in_process: bool,
-                     start_response: Callable) -> Iterable[bytes]:
-        timeout = fault.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_PROCESSING)
-        if in_process:
-            if timeout:
-                raise SimulatedTimeout(f"simulated read timeout ({fault.kind})")
-            raise SimulatedDisconnect(f"Server disconnected without sending a response ({fault.kind})")
-        if timeout:
-            time.sleep(self.hang_seconds)  # longer than the client's read timeout
-            return response.wsgi(start_response)
-        start_response(f"{response.status} Lost", [("Content-Length", str(len(response.body) + 1024))])
-        return [b""]
 
     # --- used by handlers and the control API ------------------------------------------------
 
