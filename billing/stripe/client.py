@@ -164,8 +164,9 @@ class StripeBillingClient:
                        metadata: Mapping[str, str] | None = None, description: str = "",
                        number: str = "") -> StripeInvoice:
         """A draft. `days_until_due` makes it a send_invoice invoice (emailed, paid on the
-        hosted page); None charges the customer's default payment method. `auto_advance` is
-        off: nothing finalizes it before we have added every line."""
+        hosted page); None charges the customer's default payment method. `auto_advance` stays
+        off until `finalize_invoice`: a draft with it on finalizes itself within the hour,
+        whether every line was added or not."""
         params: dict[str, Any] = {"customer": customer_id, "currency": currency.lower(), "auto_advance": False,
                                   "pending_invoice_items_behavior": "exclude"}
         if days_until_due is not None:
@@ -186,11 +187,12 @@ class StripeBillingClient:
         return StripeInvoiceItem.from_raw(self.call("POST", paths.INVOICE_ITEMS, params,
                                                     idempotency_key=idempotency_key))
 
-    def finalize_invoice(self, invoice_id: str, *, idempotency_key: str) -> StripeInvoice:
-        """Draft → open (or paid at once when nothing is due). Keeps auto_advance off: we send
-        nothing by email unless the tenant says so."""
+    def finalize_invoice(self, invoice_id: str, *, idempotency_key: str, auto_advance: bool = True) -> StripeInvoice:
+        """Draft → open (or paid at once when nothing is due). `auto_advance` (Stripe's term)
+        lets Stripe collect from here on: email a send_invoice invoice and its reminders, or
+        charge the card on file; False leaves the open invoice alone until someone acts."""
         return StripeInvoice.from_raw(self.call("POST", paths.path(paths.INVOICE_FINALIZE, invoice_id),
-                                                {"auto_advance": False}, idempotency_key=idempotency_key))
+                                                {"auto_advance": auto_advance}, idempotency_key=idempotency_key))
 
     def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> StripeInvoice:
         return StripeInvoice.from_raw(self.call("POST", paths.path(paths.INVOICE_VOID, invoice_id),

@@ -76,6 +76,8 @@ def test_invoice_items_finalize_and_read_back_with_payments(stripe_api, sim):
     assert (invoice.status, invoice.total, invoice.collection_method, invoice.line_count) == \
         ("open", 112500 + 9999, "send_invoice", 2)
     assert invoice.number and invoice.hosted_invoice_url and invoice.due_date
+    assert invoice.raw["auto_advance"] is True, "from here on Stripe emails and collects"
+    assert sim.events("invoice.created")[0]["data"]["object"]["auto_advance"] is False, "the draft could not finalize itself"
     charge = sim.pay_invoice(invoice.id, amount=50000)
     read = stripe_api.retrieve_invoice(invoice.id)
     assert (read.amount_paid, read.amount_remaining, read.status) == (50000, 72499, "open")
