@@ -1,6 +1,12 @@
 """The simulator's inspection and control API under /_sandbox/, in process and served."""
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 import pytest
 from django.core.management import call_command
@@ -10,6 +16,8 @@ from sandbox.servers import SIMULATORS, create_simulator, serve_in_thread
 from sandbox.stripe import SANDBOX_SECRET_KEY
 from tests.stripe.conftest import BASE_URL
 from tests.stripe.test_sim_billing import ok, open_invoice
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -82,10 +90,39 @@ def test_webhook_endpoints_show_their_secret_once(sandbox):
     assert made["secret"] not in sandbox.get("/webhook_endpoints").text
 
 
-def test_the_sandbox_command_serves_stripe_too():
+def free_port_in(first: int, last: int) -> int:
+    """A free port in the range this work may use (8400-8449 on the shared machine)."""
+    for port in range(first, last + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port in {first}-{last}")
+
+
+def test_manage_py_sandbox_stripe_serves_it(tmp_path):
     assert SIMULATORS["stripe"] == "sandbox.stripe"
     with pytest.raises(CommandError):
         call_command("sandbox", "nostripe", "--port", "8400")
+    port = free_port_in(8400, 8449)
+    log = (tmp_path / "sandbox.log").open("w")
+    server = subprocess.Popen([sys.executable, "manage.py", "sandbox", "stripe", "--port", str(port)], cwd=ROOT,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def answered() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/_sandbox/state", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait_for(answered, "the simulator to listen", timeout=60)
+        account = httpx.get(f"http://127.0.0.1:{port}/v1/account", auth=(SANDBOX_SECRET_KEY, ""))
+        assert account.json()["id"] == "acct_1SandboxEngLLC0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_served_over_http_it_answers_the_api_and_delivers_webhooks_by_itself():
@@ -113,8 +150,6 @@ def test_served_over_http_it_answers_the_api_and_delivers_webhooks_by_itself():
 
 
 def _wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
