@@ -42,8 +42,11 @@ def has_invoice_payments(version: str) -> bool:
 
 def render(ledger: Ledger, obj: dict[str, Any], version: str, expand: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """A copy of `obj` as a client at `version` sees it, with the `expand` paths filled in."""
-    out = {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
-    kind = out.get("object")
+    kind = obj.get("object")
+    if kind in ("list", "search_result"):
+        out = {**obj, "data": [render(ledger, item, version) for item in obj["data"]]}
+    else:
+        out = {k: copy.deepcopy(v) for k, v in obj.items() if not k.startswith("_")}
     if kind == "invoice":
         _invoice_at(ledger, out, version)
     elif kind in ("charge", "payment_intent") and not has_invoice_payments(version):

@@ -172,3 +172,16 @@ def test_an_empty_value_clears_a_field_and_an_empty_metadata_value_removes_the_k
     customer = new_customer(api, description="Key client", **{"metadata[a]": "1", "metadata[b]": "2"})
     updated = api.post(f"/v1/customers/{customer['id']}", data={"description": "", "metadata[a]": ""}).json()
     assert updated["description"] is None and updated["metadata"] == {"b": "2"}
+
+
+def test_list_items_are_rendered_like_single_objects(sim, api):
+    invoice_id, _ = paid_invoice(sim, api)
+    sim.advance(2)
+    old = {"Stripe-Version": "2024-06-20"}
+    [listed] = api.get("/v1/invoices", headers=old).json()["data"]
+    assert listed == api.get(f"/v1/invoices/{invoice_id}", headers=old).json()
+    assert listed["paid"] is True and not [k for k in listed if k.startswith("_")]
+    [found] = api.get("/v1/customers/search", params={"query": "name:'Acme'"}).json()["data"]
+    assert found == api.get(f"/v1/customers/{found['id']}").json()
+    [charge] = api.get("/v1/charges", headers=old).json()["data"]
+    assert charge["invoice"] == invoice_id
