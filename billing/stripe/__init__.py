@@ -29,6 +29,7 @@ from .resources import (
     StripeEvent,
     StripeInvoice,
     StripeInvoiceItem,
+    StripeInvoiceLine,
     StripeInvoicePayment,
     StripePaymentIntent,
     StripeRefund,
@@ -37,7 +38,8 @@ from .resources import (
 __all__ = [
     "Address", "CustomerDetails", "InvoiceLine", "StripeAccount", "StripeBillingClient", "StripeCardDeclined",
     "StripeCharge", "StripeCreditNote", "StripeCustomer", "StripeEvent", "StripeIdempotencyConflict", "StripeInvoice",
-    "StripeInvoiceItem", "StripeInvoicePayment", "StripeKeyRefused", "StripeNotFound", "StripeOutcomeUnknown",
-    "StripePaymentIntent", "StripeRefund", "StripeRequestRefused", "StripeVersionRefused", "key_hint", "major_units",
-    "minor_unit_exponent", "minor_units", "stripe_client", "stripe_client_options", "unit_amount_decimal",
+    "StripeInvoiceItem", "StripeInvoiceLine", "StripeInvoicePayment", "StripeKeyRefused", "StripeNotFound",
+    "StripeOutcomeUnknown", "StripePaymentIntent", "StripeRefund", "StripeRequestRefused", "StripeVersionRefused",
+    "key_hint", "major_units", "minor_unit_exponent", "minor_units", "stripe_client", "stripe_client_options",
+    "unit_amount_decimal",
 ]

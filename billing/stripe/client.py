@@ -40,6 +40,7 @@ from .resources import (
     StripeEvent,
     StripeInvoice,
     StripeInvoiceItem,
+    StripeInvoiceLine,
     StripeInvoicePayment,
     StripePaymentIntent,
     StripeRefund,
@@ -215,9 +216,9 @@ class StripeBillingClient:
                 return invoice
         return None
 
-    def list_invoice_items(self, invoice_id: str) -> list[dict[str, Any]]:
-        """The invoice's lines as Stripe holds them (an invoice embeds only its first 10)."""
-        return list(self._all(paths.path(paths.INVOICE_LINES, invoice_id), {}))
+    def list_invoice_lines(self, invoice_id: str) -> list[StripeInvoiceLine]:
+        """Every line of the invoice (an invoice embeds only its first 10)."""
+        return [StripeInvoiceLine.from_raw(raw) for raw in self._all(paths.path(paths.INVOICE_LINES, invoice_id), {})]
 
     def list_invoice_payments(self, *, invoice_id: str | None = None,
                               payment_intent_id: str | None = None) -> list[StripeInvoicePayment]:

@@ -129,6 +129,20 @@ class StripeInvoiceItem:
 
 
 @dataclass(frozen=True)
+class StripeInvoiceLine:
+    id: str
+    description: str
+    amount: int
+    currency: str
+    quantity: int | None
+    raw: Raw = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> StripeInvoiceLine:
+        return cls(raw["id"], raw.get("description") or "", raw["amount"], raw["currency"], raw.get("quantity"), raw)
+
+
+@dataclass(frozen=True)
 class StripeInvoicePayment:
     id: str
     invoice: str

@@ -105,7 +105,8 @@ def test_list_and_find_invoices_read_every_page(stripe_api, sim):
 def test_every_line_is_read_even_past_the_ten_an_invoice_embeds(stripe_api):
     invoice = bill(stripe_api, lines=[InvoiceLine(f"Line {n}", amount=100 + n) for n in range(12)])
     assert invoice.line_count == 12 and len(invoice.raw["lines"]["data"]) == 10
-    assert [line["amount"] for line in stripe_api.list_invoice_items(invoice.id)] == [100 + n for n in range(12)]
+    lines = stripe_api.list_invoice_lines(invoice.id)
+    assert [(line.description, line.amount) for line in lines] == [(f"Line {n}", 100 + n) for n in range(12)]
 
 
 def test_credit_note_and_void(stripe_api):
@@ -128,7 +129,7 @@ def test_every_request_the_client_makes_is_accepted_by_the_simulators_strict_che
     stripe_api.retrieve_invoice(invoice.id)
     stripe_api.retrieve_invoice(invoice.id, with_payments=False)
     stripe_api.list_invoices(customer_id=customer_id, status="open")
-    stripe_api.list_invoice_items(invoice.id)
+    stripe_api.list_invoice_lines(invoice.id)
     stripe_api.list_invoice_payments(invoice_id=invoice.id)
     stripe_api.create_credit_note(invoice_id=invoice.id, amount=100, memo="Rounding", idempotency_key="cn")
     stripe_api.list_credit_notes(invoice_id=invoice.id)
