@@ -137,8 +137,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every full URL at INFO; the engine records method, path and status itself.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # httpx and stripe-python log every full URL at INFO; the engine records method, path and status itself.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 # Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.

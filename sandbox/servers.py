@@ -15,6 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 SIMULATORS = {
     "vantagepoint": "sandbox.vantagepoint",
     "cleo": "sandbox.cleo",
+    "stripe": "sandbox.stripe",
 }
 
 

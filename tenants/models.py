@@ -10,6 +10,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -117,12 +118,29 @@ class CleoConnection(Connection):
         return f"Cleo for {self.tenant}"
 
 
+def stripe_sdk_api_version() -> str:
+    """The API version the pinned stripe-python speaks: what a new connection pins."""
+    import stripe
+
+    return stripe.api_version
+
+
 class StripeConnection(Connection):
-    secret_key = EncryptedTextField(blank=True)
+    secret_key = EncryptedTextField(blank=True, help_text="sk_test_… or sk_live_… (a restricted rk_… key works too)")
     # One signing secret per line: more than one while a secret is being rolled.
     webhook_secrets = EncryptedTextField(blank=True, help_text="One whsec_… per line")
     webhook_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    api_version = models.CharField(max_length=40, default="2025-03-31.basil")
+    api_version = models.CharField(
+        max_length=40, default=stripe_sdk_api_version,
+        validators=[RegexValidator(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$", "An API version looks like 2026-10-28.endive.")],
+        help_text="Sent as Stripe-Version on every request (default: the version of the installed stripe-python)",
+    )
+    api_base = models.URLField(max_length=200, default="https://api.stripe.com",
+                               help_text="Stripe's API address; only a simulator changes it")
+    requests_per_second = models.PositiveIntegerField(
+        default=25, validators=[MinValueValidator(1)],
+        help_text="Stripe's limit for this account: 25 in test mode, 100 live. Requests are paced just below it.",
+    )
 
     SECRET_FIELDS = ("secret_key", "webhook_secrets")
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from .api import build_router
-from .faults import Fault, FaultKind, SimulatedDisconnect, SimulatedTimeout
+from .faults import Fault, FaultKind, lose_answer, take_fault
 from .limit import SLIDING_WINDOW, PathLimit, retry_after_header
 from .state import (
     PERMISSIONS,
@@ -127,25 +126,12 @@ class CleoSimulator:
         return response, fault
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, path):
-                fault.remaining -= 1
-                return fault
-        return None
+        return take_fault(self.faults, method, path)
 
     def _lose_answer(self, fault: Fault, response: Response, in_process: bool,
                      start_response: Callable) -> Iterable[bytes]:
-        timeout = fault.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_PROCESSING)
-        if in_process:
-            if timeout:
-                raise SimulatedTimeout(f"simulated read timeout ({fault.kind})")
-            raise SimulatedDisconnect(f"Server disconnected without sending a response ({fault.kind})")
-        if timeout:
-            time.sleep(self.hang_seconds)  # longer than the client's read timeout
-            return response.wsgi(start_response)
-        # Promise a body and send none: the client sees the peer close mid-response.
-        start_response(f"{response.status} Lost", [("Content-Length", str(len(response.body) + 1024))])
-        return [b""]
+        return lose_answer(fault, response, in_process=in_process, hang_seconds=self.hang_seconds,
+                           start_response=start_response)
 
     # --- used by the handlers ----------------------------------------------------------------
 

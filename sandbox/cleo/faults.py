@@ -13,8 +13,11 @@ peer close mid-response.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class FaultKind(StrEnum):
@@ -56,3 +59,29 @@ class SimulatedDisconnect(ConnectionError):
 
 class SimulatedTimeout(TimeoutError):
     """The server did not answer within the client's read timeout."""
+
+
+def take_fault(faults: list[Fault], method: str, path: str) -> Fault | None:
+    """The first armed fault matching this request, spent by one."""
+    for fault in faults:
+        if fault.matches(method, path):
+            fault.remaining -= 1
+            return fault
+    return None
+
+
+def lose_answer(fault: Fault, response: Any, *, in_process: bool, hang_seconds: float,
+                start_response: Callable) -> Iterable[bytes]:
+    """Do to the client what a lost answer does: `response` (status, body, wsgi()) is never
+    delivered whole. Shared by every simulator that injects these faults."""
+    timeout = fault.kind in (FaultKind.TIMEOUT, FaultKind.TIMEOUT_AFTER_PROCESSING)
+    if in_process:
+        if timeout:
+            raise SimulatedTimeout(f"simulated read timeout ({fault.kind})")
+        raise SimulatedDisconnect(f"Server disconnected without sending a response ({fault.kind})")
+    if timeout:
+        time.sleep(hang_seconds)  # longer than the client's read timeout
+        return response.wsgi(start_response)
+    # Promise a body and send none: the client sees the peer close mid-response.
+    start_response(f"{response.status} Lost", [("Content-Length", str(len(response.body) + 1024))])
+    return [b""]

@@ -5,7 +5,7 @@ from sandbox.servers import SIMULATORS, create_simulator, serve
 
 
 class Command(BaseCommand):
-    help = "Serve a simulator (vantagepoint, cleo) on 127.0.0.1."
+    help = "Serve a simulator (vantagepoint, cleo, stripe) on 127.0.0.1."
 
     def add_arguments(self, parser):
         parser.add_argument("name", choices=sorted(SIMULATORS))
