@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from connector.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -128,15 +130,12 @@ CELERY_TIMEZONE = "UTC"
 # How often each flow's polling task runs by default; editable per task in the admin.
 SYNC_DEFAULT_INTERVAL_SECONDS = env.int("SYNC_DEFAULT_INTERVAL_SECONDS", default=300)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every full URL at INFO; the engine records method, path and status itself.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
+# JSON lines through structlog (plain, readable lines with DEBUG on); standard library
+# logging goes through the same processors, which keep secrets and payloads out (connector/logs.py).
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
+LOGGING = logging_config(json=LOG_JSON, level=env.str("LOG_LEVEL", default="INFO"))
+# Workers keep Django's logging (JSON lines) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.
 DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "GET"
