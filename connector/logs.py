@@ -182,17 +182,20 @@ def logging_config(*, json: bool, level: str = "INFO") -> dict[str, Any]:
     }
 
 
-def celery_task_ids_bind(**_: Any) -> None:
+_task_tokens: dict[str, Mapping[str, Any]] = {}
+
+
+def celery_task_ids_bind(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     """Celery's task_prerun: lines written while a task runs name it and its id."""
-    from celery import current_task
-
-    structlog.contextvars.clear_contextvars()
-    if current_task and current_task.request.id:
-        structlog.contextvars.bind_contextvars(task=current_task.name, task_id=current_task.request.id)
+    if task_id:
+        _task_tokens[task_id] = structlog.contextvars.bind_contextvars(task=getattr(task, "name", ""), task_id=task_id)
 
 
-def celery_task_ids_clear(**_: Any) -> None:
-    structlog.contextvars.clear_contextvars()
+def celery_task_ids_clear(task_id: str | None = None, **_: Any) -> None:
+    """Celery's task_postrun: put back what was bound before (an eager task runs inside its caller)."""
+    tokens = _task_tokens.pop(task_id, None) if task_id else None
+    if tokens:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 def celery_logging_connect() -> None:

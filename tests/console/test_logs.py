@@ -106,3 +106,25 @@ def test_settings_render_json_lines_with_debug_off():
     assert isinstance(formatter["processors"][-1], structlog.processors.JSONRenderer)
     assert redact in formatter["processors"]
     assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+
+
+def test_a_task_names_itself_on_its_lines_and_leaves_its_callers_ids_alone(json_lines):
+    from celery import shared_task
+
+    from connector.celery import app as celery_app
+
+    @shared_task(name="tests.logs.say")
+    def say() -> None:
+        get_logger("tests.task").info("inside the task")
+
+    celery_app.conf.task_always_eager = True
+    try:
+        with bound(tenant_id=5):
+            say.delay()
+            get_logger("tests.task").info("after the task")
+    finally:
+        celery_app.conf.task_always_eager = False
+    inside = next(line for line in json_lines() if line["event"] == "inside the task")
+    after = next(line for line in json_lines() if line["event"] == "after the task")
+    assert inside["task"] == "tests.logs.say" and inside["task_id"] and inside["tenant_id"] == 5
+    assert "task_id" not in after and after["tenant_id"] == 5
