@@ -162,6 +162,9 @@ def documents_place(document_ids: Iterable[int], *, now: datetime, report: Triag
         members.setdefault(member.document_id, []).append(member)
     groups: dict[tuple[int, str, str, str], FailureGroup] = {}
     touched: set[int] = set()
+    joining: list[GroupMember] = []
+    joined: dict[int, int] = {}
+    latest: dict[int, tuple[str, str]] = {}  # group id → (error, failure kind) of its latest document
     for document in documents:
         current = members.get(document.pk, [])
         if document.state == DocumentState.IGNORED:
@@ -170,31 +173,34 @@ def documents_place(document_ids: Iterable[int], *, now: datetime, report: Triag
                 GroupMember.objects.filter(pk__in=stale).update(ignored=True, seen_at=now)
                 touched.update(m.group_id for m in current)
             continue
-        wanted: dict[int, GroupKey] = {}
+        wanted: set[int] = set()
         for key in document_group_keys(document, mapped.get(document.pk)):
             group = groups.get(key.identity) or _group_for(key, document, now=now)
             groups[key.identity] = group
-            wanted[group.pk] = key
-        leaving = [m.pk for m in current if m.group_id not in wanted]
+            wanted.add(group.pk)
+        leaving = [m for m in current if m.group_id not in wanted]
         if leaving:
-            GroupMember.objects.filter(pk__in=leaving).delete()
+            GroupMember.objects.filter(pk__in=[m.pk for m in leaving]).delete()
             report.left += len(leaving)
-            touched.update(m.group_id for m in current if m.group_id not in wanted)
+            touched.update(m.group_id for m in leaving)
         present = {m.group_id: m for m in current}
         error = document.last_error[:ERROR_CHARS]
         for group_id in wanted:
             member = present.get(group_id)
             if member is None:
-                GroupMember.objects.create(group_id=group_id, document_id=document.pk, error=error, joined_at=now,
-                                           seen_at=now)
-                FailureGroup.objects.filter(pk=group_id).update(total_count=F("total_count") + 1)
-                report.joined += 1
-            else:
+                joining.append(GroupMember(group_id=group_id, document_id=document.pk, error=error, joined_at=now,
+                                           seen_at=now))
+                joined[group_id] = joined.get(group_id, 0) + 1
+            elif member.error != error or member.ignored:
                 GroupMember.objects.filter(pk=member.pk).update(error=error, ignored=False, seen_at=now)
-            FailureGroup.objects.filter(pk=group_id).update(last_seen_at=now, sample_error=error,
-                                                            failure_kind=document.failure_kind)
-            touched.add(group_id)
-    groups_recount(touched, now=now, report=report)
+            latest[group_id] = (error, document.failure_kind)
+    GroupMember.objects.bulk_create(joining, batch_size=500)
+    report.joined += len(joining)
+    for group_id, (error, failure_kind) in latest.items():
+        FailureGroup.objects.filter(pk=group_id).update(
+            last_seen_at=now, sample_error=error, failure_kind=failure_kind,
+            total_count=F("total_count") + joined.get(group_id, 0))
+    groups_recount(touched | set(latest), now=now, report=report)
     return report
 
 
