@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.html import format_html
 
+from connector.admin import ReadOnlyAdminMixin as ReadOnly
 from connector.flows import flow_choices
 from tenants.forms import ConnectionForm
 from tenants.models import Role
@@ -16,7 +17,6 @@ from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, Tena
 
 from . import triage_admin  # noqa: F401  (registers the triage pages)
 from .models import Alert, AlertDelivery, AlertSettings, RetentionPolicy, SilenceRule
-from .triage_admin import ReadOnly
 from .zones import local_time
 
 

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connector.admin import ReadOnlyAdminMixin as ReadOnly
 from connector.flows import flow_of
 from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, has_role
 
@@ -24,17 +25,6 @@ from .replays import NothingToReplay, group_replay_outcomes, group_replay_start
 from .zones import local_time
 
 MEMBERS_SHOWN = 100
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class IgnoreForm(forms.Form):
