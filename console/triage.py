@@ -106,16 +106,18 @@ class TriageReport:
 
 def triage_pass(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
                 max_batches: int = MAX_BATCHES_PER_PASS) -> TriageReport:
-    """Place every document changed since the last pass. Bounded per call; the mark moves
-    after each batch, so the next pass resumes where this one stopped."""
+    """Place every document changed since the last pass. At most `max_batches` batches past
+    the mark per call (re-reading the lookback window does not count, or a burst inside it
+    could hold the mark back for good); the mark moves after each batch, so the next pass
+    resumes where this one stopped."""
     now = now or timezone.now()
     report = TriageReport()
     mark, _ = PassMark.objects.get_or_create(name=TRIAGE_MARK)
     if mark.at is None:
         return _first_pass(mark, now=now, report=report, batch_size=batch_size, max_batches=max_batches)
-    since = mark.at - LOOKBACK
-    last_at, last_id = since, 0
-    for _ in range(max_batches):
+    last_at, last_id = mark.at - LOOKBACK, 0
+    forward = 0
+    while forward < max_batches:
         events = list(AuditEvent.objects.filter(document__isnull=False)
                       .filter(Q(at__gt=last_at) | Q(at=last_at, id__gt=last_id))
                       .order_by("at", "id").values_list("id", "at", "document_id")[:batch_size])
@@ -124,7 +126,9 @@ def triage_pass(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
         last_id, last_at, _doc = events[-1]
         with transaction.atomic():
             documents_place({doc for _, _, doc in events}, now=now, report=report)
-            PassMark.objects.filter(pk=mark.pk).update(at=max(last_at, mark.at), last_id=last_id)
+            if last_at > mark.at:
+                PassMark.objects.filter(pk=mark.pk).update(at=last_at, last_id=last_id)
+                forward += 1
         if len(events) < batch_size:
             break
     return report

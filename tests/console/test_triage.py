@@ -190,3 +190,15 @@ def test_a_document_ignored_elsewhere_is_flagged_by_the_next_pass(echo_flow):
     member = GroupMember.objects.get(document=document)
     assert member.ignored and member.group.open_count == 0
     assert timezone.now() >= member.seen_at
+
+
+def test_a_burst_larger_than_a_pass_inside_the_lookback_window_still_moves_forward(echo_flow):
+    tenant = make_tenant()
+    for i in range(3):
+        failed_document(tenant, f"OLD{i}", echo_flow)
+    triage_pass()  # the mark is set; OLD* events sit inside its lookback window
+    for i in range(3):
+        failed_document(tenant, f"NEW{i}", echo_flow)
+    for _ in range(12):  # each pass may take one batch of two events past the mark
+        triage_pass(batch_size=2, max_batches=1)
+    assert FailureGroup.objects.get().open_count == 6
