@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from connector.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "edi",
     "billing",
     "sandbox",
+    "health_check",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -131,14 +135,31 @@ SYNC_DEFAULT_INTERVAL_SECONDS = env.int("SYNC_DEFAULT_INTERVAL_SECONDS", default
 # that while it works, so a dead holder's lock frees within this many seconds.
 LOCK_TTL_SECONDS = env.float("LOCK_TTL_SECONDS", default=30.0)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx and stripe-python log every full URL at INFO; the engine records method, path and status itself.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
+# JSON lines through structlog (plain, readable lines with DEBUG on); standard library
+# logging goes through the same processors, which keep secrets and payloads out (connector/logs.py).
+LOG_JSON = env.bool("LOG_JSON", default=not DEBUG)
+LOGGING = logging_config(json=LOG_JSON, level=env.str("LOG_LEVEL", default="INFO"))
+# Workers keep Django's logging (JSON lines) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Alerts go out through Django's email backend; the demo (DEBUG) prints them on the console.
+# The SMTP server, e.g. smtp+tls://user:password@mail.example.com:587 (EMAIL_HOST, EMAIL_PORT, …).
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ml-connector <alerts@localhost>")
+
+# Where people reach the back office, for links in alerts (e.g. https://connector.example.com).
+SITE_URL = env.str("SITE_URL", default="")
+
+# /health/ reports beat as down when its heartbeat task has not run for this long.
+HEALTH_BEAT_MAX_AGE_SECONDS = env.int("HEALTH_BEAT_MAX_AGE_SECONDS", default=300)
+# Retention for tenants without their own policy (days; console.RetentionPolicy per tenant).
+RETENTION_DEFAULT_DAYS = {
+    "finished_payload": env.int("RETENTION_FINISHED_PAYLOAD_DAYS", default=90),
+    "failed_payload": env.int("RETENTION_FAILED_PAYLOAD_DAYS", default=365),
+    "attempts": env.int("RETENTION_ATTEMPT_DAYS", default=365),
+    "sync_runs": env.int("RETENTION_SYNC_RUN_DAYS", default=90),
 }
 
 # Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.

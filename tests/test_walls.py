@@ -17,10 +17,11 @@ X12 = "edi.x12"
 WALLS = [
     # (package, forbidden import prefixes, why)
     ("sandbox", ("connector", "edi", "billing", "tenants"), "a simulator must not share our client's code"),
-    ("connector", ("edi", "billing"), "flows plug into the engine, never the reverse"),
+    ("connector", ("edi", "billing", "console"), "flows and the console plug into the engine, never the reverse"),
     ("tenants", ("edi", "billing"), "tenants know no flow"),
     ("edi", ("billing",), "edi and billing never import each other"),
     ("billing", ("edi",), "edi and billing never import each other"),
+    ("console", ("edi", "billing", "sandbox"), "the console reads the engine and tenants, never a flow's code"),
 ]
 
 

@@ -1,0 +1,221 @@
+"""What the admin's home shows: per flow, documents per day by outcome over 30 days, the
+backlog waiting for a human, the oldest open failure, the last successful cycle and the
+next run, and each outside system's last connection result.
+
+Selectors only: each reads with aggregate queries whose number does not grow with the data
+(one GROUP BY per chart, not a query per day or per flow), and never loads a payload column.
+Days and times are in the scope's zone (the tenant's), and say which zone that is.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max
+from django.db.models.functions import TruncDate
+from django_celery_beat.models import PeriodicTask
+
+from connector.flows import Flow, all_flows
+from connector.models import Document, DocumentState, SyncRun, SyncRunStatus
+from connector.schedules import RUN_FLOW_TASK, schedule_name
+from tenants.models import CONNECTION_MODELS, Tenant
+from tenants.scoping import tenant_ids_for
+
+from .charts import Series, legend, stacked_bars
+from .models import FailureGroup, GroupMember, GroupStatus
+from .zones import common_zone, zone
+
+DAYS = 30
+# The chart's outcomes and the states each counts.
+OUTCOMES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("sent", "Sent or posted", "#3a8f5c", (DocumentState.SENT, DocumentState.POSTED, DocumentState.ACKNOWLEDGED)),
+    ("duplicate", "Duplicate", "#8a9bb0", (DocumentState.DUPLICATE,)),
+    ("needs_mapping", "Needs mapping", "#e0a030", (DocumentState.NEEDS_MAPPING,)),
+    ("failed", "Failed", "#c0392b", (DocumentState.FAILED, DocumentState.REJECTED)),
+)
+WAITING_FOR_A_HUMAN = (DocumentState.NEEDS_MAPPING, DocumentState.FAILED, DocumentState.REJECTED)
+
+
+@dataclass
+class Scope:
+    """Which tenants the page shows (None: every tenant) and in which zone."""
+
+    tenant_ids: list[int] | None
+    tenants: list[Tenant]
+    choices: list[Tenant]
+    selected: Tenant | None
+    zone_name: str
+
+    def filter(self, qs, path: str = "tenant_id"):
+        return qs if self.tenant_ids is None else qs.filter(**{f"{path}__in": self.tenant_ids})
+
+
+def overview_scope(*, user, tenant_slug: str | None) -> Scope:
+    """A user's tenants (a superuser's: all), narrowed to one when picked."""
+    allowed = tenant_ids_for(user)
+    choices = list(Tenant.objects.filter(active=True) if allowed is None else Tenant.objects.filter(pk__in=allowed))
+    selected = next((t for t in choices if t.slug == tenant_slug), None) if tenant_slug else None
+    if selected is None and len(choices) == 1 and allowed is not None:
+        selected = choices[0]
+    if selected is not None:
+        return Scope([selected.pk], [selected], choices, selected, selected.time_zone or "UTC")
+    return Scope(allowed, choices, choices, None, common_zone(t.time_zone or "UTC" for t in choices))
+
+
+@dataclass
+class FlowChart:
+    flow: Flow
+    days: list[date]
+    series: list[Series]
+
+    @property
+    def total(self) -> int:
+        return sum(sum(s.values) for s in self.series)
+
+
+def documents_per_day(*, scope: Scope, now: datetime, days: int = DAYS) -> list[FlowChart]:
+    """One GROUP BY (flow, local day, state) over the last `days` days, for every flow's chart."""
+    tz = zone(scope.zone_name)
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    bucket_of = {state: key for key, _, _, states in OUTCOMES for state in states}
+    rows = (scope.filter(Document.objects.filter(created_at__gte=start, state__in=list(bucket_of)))
+            .annotate(day=TruncDate("created_at", tzinfo=tz)).values("flow", "day", "state")
+            .annotate(n=Count("id")).order_by())
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {key: [0] * days for key, *_ in OUTCOMES})
+    for row in rows:
+        index = (row["day"] - first).days
+        if 0 <= index < days:
+            counts[row["flow"]][bucket_of[row["state"]]][index] += row["n"]
+    day_list = [first + timedelta(days=i) for i in range(days)]
+    return [FlowChart(flow, day_list, [Series(label, colour, counts[flow.name][key]) for key, label, colour, _ in OUTCOMES])
+            for flow in all_flows()]
+
+
+def backlog(*, scope: Scope) -> dict[str, dict[str, int]]:
+    """Documents waiting for a human, per flow and state (one GROUP BY)."""
+    rows = (scope.filter(Document.objects.filter(state__in=WAITING_FOR_A_HUMAN)).values("flow", "state")
+            .annotate(n=Count("id")).order_by())
+    result: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        result[row["flow"]][row["state"]] = row["n"]
+    return result
+
+
+def open_groups(*, scope: Scope, limit: int = 8) -> list[FailureGroup]:
+    """The largest open failure groups (triage), largest first."""
+    return list(scope.filter(FailureGroup.objects.filter(status=GroupStatus.OPEN)).select_related("tenant")
+                .order_by("-open_count", "-last_seen_at")[:limit])
+
+
+def oldest_open_failure(*, scope: Scope) -> GroupMember | None:
+    """The document waiting longest for a human, as triage placed it."""
+    return (scope.filter(GroupMember.objects.filter(ignored=False, document__state__in=WAITING_FOR_A_HUMAN),
+                         "group__tenant_id")
+            .select_related("group", "document__tenant").only(
+                "id", "joined_at", "error", "group__id", "group__pattern", "group__flow", "group__step",
+                "document__id", "document__external_key", "document__flow", "document__state",
+                "document__tenant__name", "document__tenant__time_zone")
+            .order_by("joined_at", "id").first())
+
+
+def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
+    """The end of each flow's last successful cycle (one GROUP BY)."""
+    rows = (scope.filter(SyncRun.objects.filter(status=SyncRunStatus.SUCCEEDED)).values("flow")
+            .annotate(last=Max("finished_at")).order_by())
+    return {row["flow"]: row["last"] for row in rows}
+
+
+@dataclass
+class NextRun:
+    tenant: Tenant
+    task: PeriodicTask | None
+    when: datetime | None = None
+    words: str = ""
+
+
+def next_runs(*, scope: Scope, now: datetime) -> dict[str, list[NextRun]]:
+    """Each flow's next cycle per tenant, from django-celery-beat's periodic tasks (one query)."""
+    names = {schedule_name(tenant, flow): (tenant, flow.name) for tenant in scope.tenants for flow in all_flows()
+             if flow.poll is not None}
+    tasks = {task.name: task for task in PeriodicTask.objects.filter(task=RUN_FLOW_TASK, name__in=list(names))
+             .select_related("interval", "crontab")}
+    result: dict[str, list[NextRun]] = defaultdict(list)
+    for name, (tenant, flow_name) in names.items():
+        task = tasks.get(name)
+        result[flow_name].append(_next_run(tenant, task, now))
+    return result
+
+
+def _next_run(tenant: Tenant, task: PeriodicTask | None, now: datetime) -> NextRun:
+    if task is None:
+        return NextRun(tenant, None, words="not scheduled (connections off)")
+    if not task.enabled:
+        return NextRun(tenant, task, words="paused")
+    if task.last_run_at is None:
+        return NextRun(tenant, task, words="at the next beat tick")
+    try:
+        remaining = task.schedule.remaining_estimate(task.last_run_at)
+    except (AttributeError, TypeError, ValueError):
+        return NextRun(tenant, task, words="unknown")
+    return NextRun(tenant, task, when=max(now, now + remaining))
+
+
+@dataclass
+class ConnectionResult:
+    tenant_name: str
+    system: str
+    enabled: bool
+    tested_at: datetime | None
+    ok: bool | None
+    summary: str = ""
+    zone_name: str = "UTC"
+
+
+def connection_results(*, scope: Scope) -> list[ConnectionResult]:
+    """Each outside system's last 'Test connections' result (one query per system)."""
+    results: list[ConnectionResult] = []
+    for model in CONNECTION_MODELS:
+        label = str(model._meta.verbose_name).replace(" connection", "").title()
+        for row in scope.filter(model.objects.all()).values("tenant__name", "tenant__time_zone", "enabled",
+                                                               "last_tested_at", "last_test_result"):
+            result = row["last_test_result"] or ""
+            results.append(ConnectionResult(
+                row["tenant__name"], label, row["enabled"], row["last_tested_at"],
+                None if not result else result.startswith("OK"), result.splitlines()[0] if result else "never tested",
+                row["tenant__time_zone"] or "UTC"))
+    return sorted(results, key=lambda r: (r.tenant_name, r.system))
+
+
+@dataclass
+class Overview:
+    scope: Scope
+    now: datetime
+    charts: list[FlowChart] = field(default_factory=list)
+    backlog: dict[str, dict[str, int]] = field(default_factory=dict)
+    oldest: GroupMember | None = None
+    last_success: dict[str, datetime] = field(default_factory=dict)
+    next_runs: dict[str, list[NextRun]] = field(default_factory=dict)
+    connections: list[ConnectionResult] = field(default_factory=list)
+    groups: list[FailureGroup] = field(default_factory=list)
+
+    def flows(self) -> list[dict[str, Any]]:
+        labels = dict(DocumentState.choices)
+        return [{"chart": chart, "flow": chart.flow, "backlog": self.backlog.get(chart.flow.name, {}),
+                 "waiting_rows": [(state, labels.get(state, state), n) for state, n
+                                  in sorted(self.backlog.get(chart.flow.name, {}).items())],
+                 "svg": stacked_bars(title=f"{chart.flow.label}: documents per day, last {len(chart.days)} days "
+                                           f"({self.scope.zone_name})", days=chart.days, series=chart.series),
+                 "legend": legend(chart.series),
+                 "last_success": self.last_success.get(chart.flow.name),
+                 "next_runs": self.next_runs.get(chart.flow.name, [])} for chart in self.charts]
+
+
+def overview_build(*, scope: Scope, now: datetime) -> Overview:
+    return Overview(scope=scope, now=now, charts=documents_per_day(scope=scope, now=now), backlog=backlog(scope=scope),
+                    oldest=oldest_open_failure(scope=scope), last_success=last_successful_cycles(scope=scope),
+                    next_runs=next_runs(scope=scope, now=now), connections=connection_results(scope=scope),
+                    groups=open_groups(scope=scope))

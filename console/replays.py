@@ -1,0 +1,87 @@
+"""'Replay all in this group' as a background job with progress.
+
+One `connector.process_document` task is queued per document, by name (the engine owns the
+task; the console never imports how a document is processed), each linked to
+`console.replay_item_finished`, which records the document's outcome when its task ends, on
+success or on error. The job's page reads the counts; nothing runs inside the web request.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from celery import current_app, signature
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from connector.documents import audit_record
+from connector.models import Document, Trigger
+
+from .models import FailureGroup, GroupKind, GroupMember, GroupReplay, GroupReplayItem, ReplayStatus
+
+PROCESS_DOCUMENT_TASK = "connector.process_document"
+ITEM_FINISHED_TASK = "console.replay_item_finished"
+REPLAY_LIMIT = 5000
+
+Send = Callable[[GroupReplayItem, int | None], None]
+
+
+class NothingToReplay(Exception):
+    pass
+
+
+def process_document_send(item: GroupReplayItem, user_id: int | None) -> None:
+    """Queue the engine's task for one document; its end (either way) records the outcome."""
+    finished = signature(ITEM_FINISHED_TASK, kwargs={"item_id": item.pk}, immutable=True)
+    current_app.send_task(PROCESS_DOCUMENT_TASK,
+                          kwargs={"document_id": item.document_id, "trigger": Trigger.MANUAL, "user_id": user_id},
+                          link=finished, link_error=finished)
+
+
+def group_replay_start(*, group: FailureGroup, user: AbstractBaseUser | None, send: Send | None = None) -> GroupReplay:
+    """Queue every open (not ignored) document of the group. The tasks are sent once the job
+    is committed, so a fast worker always finds its item."""
+    document_ids = list(GroupMember.objects.filter(group=group, ignored=False).order_by("document_id")
+                        .values_list("document_id", flat=True)[:REPLAY_LIMIT])
+    if not document_ids:
+        raise NothingToReplay(f"group {group.pk} has no open document to replay")
+    what = (group.problem() if group.kind == GroupKind.MAPPING else f"{group.flow} {group.step}: {group.pattern}")[:300]
+    with transaction.atomic():
+        replay = GroupReplay.objects.create(tenant_id=group.tenant_id, group=group, user=user, description=what,
+                                            total=len(document_ids))
+        items = GroupReplayItem.objects.bulk_create(
+            [GroupReplayItem(replay=replay, document_id=pk) for pk in document_ids], batch_size=1000)
+        audit_record(tenant=group.tenant, user=user, action="group_replay",
+                     reason=f"replay of {len(document_ids)} document(s) queued: {what}")
+        if not items or items[0].pk is None:  # backends that do not return ids from bulk_create
+            items = list(replay.items.all())
+        user_id = user.pk if user is not None else None
+        sender = send or process_document_send
+        transaction.on_commit(lambda: [sender(item, user_id) for item in items])
+    return replay
+
+
+def replay_item_finish(*, item_id: int, now: datetime | None = None) -> bool:
+    """Record the outcome of one document's task; the job finishes with its last document.
+    Returns False when the item was already recorded (a redelivered callback)."""
+    now = now or timezone.now()
+    item = GroupReplayItem.objects.filter(pk=item_id).values("replay_id", "document_id").first()
+    if item is None:
+        return False
+    state, error = Document.objects.filter(pk=item["document_id"]).values_list("state", "last_error").first() or ("", "")
+    updated = GroupReplayItem.objects.filter(pk=item_id, finished_at__isnull=True).update(
+        finished_at=now, outcome=state, error=(error or "")[:1000])
+    if not updated:
+        return False
+    GroupReplay.objects.filter(pk=item["replay_id"]).update(finished=F("finished") + 1)
+    GroupReplay.objects.filter(pk=item["replay_id"], status=ReplayStatus.RUNNING, finished__gte=F("total")).update(
+        status=ReplayStatus.FINISHED, finished_at=now)
+    return True
+
+
+def group_replay_outcomes(replay: GroupReplay) -> dict[str, int]:
+    """How the finished documents ended, e.g. {"sent": 40, "failed": 2} (one GROUP BY)."""
+    rows = (replay.items.filter(finished_at__isnull=False).values("outcome").annotate(n=Count("id")).order_by("outcome"))
+    return {row["outcome"] or "unknown": row["n"] for row in rows}

@@ -1,0 +1,64 @@
+"""Celery tasks: thin entry points that call the console's services."""
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from connector.locks import exclusive
+from connector.logs import bound, get_logger
+from tenants.models import Tenant
+
+from .alerts import alerts_evaluate
+from .health import beat_heartbeat_record
+from .replays import replay_item_finish
+from .retention import retention_jobs, retention_step
+from .triage import triage_pass
+
+log = get_logger(__name__)
+
+
+@shared_task(name="console.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    beat_heartbeat_record()
+
+
+@shared_task(name="console.triage", ignore_result=True)
+def triage() -> dict[str, int]:
+    """Group what changed, then alert on what the groups (and the flows' silences) say."""
+    with exclusive("console:triage") as acquired:
+        if not acquired:
+            return {"skipped": 1}
+        grouped = triage_pass()
+        alerted = alerts_evaluate()
+    log.info("triage pass", documents=grouped.documents, joined=grouped.joined, left=grouped.left,
+             alerts_opened=alerted.opened, alerts_resolved=alerted.resolved, notices_sent=alerted.sent)
+    return {"documents": grouped.documents, "alerts_opened": alerted.opened, "alerts_resolved": alerted.resolved}
+
+
+@shared_task(name="console.replay_item_finished", ignore_result=True)
+def replay_item_finished(item_id: int) -> bool:
+    """Linked to each document's task of a group replay, on success and on error."""
+    return replay_item_finish(item_id=item_id)
+
+
+@shared_task(name="console.retention_sweep", ignore_result=True)
+def retention_sweep() -> int:
+    """Start one self-requeuing chain per (tenant, job)."""
+    started = 0
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        for job in retention_jobs():
+            retention_purge.delay(tenant_id=tenant_id, job=job, after_id=0)
+            started += 1
+    return started
+
+
+@shared_task(name="console.retention_purge", ignore_result=True)
+def retention_purge(tenant_id: int, job: str, after_id: int = 0) -> int:
+    """One batch; a full batch queues the next one after the last id it handled."""
+    with bound(tenant_id=tenant_id, retention_job=job):
+        result = retention_step(tenant_id=tenant_id, job=job, now=timezone.now(), after_id=after_id)
+        if result.cleared:
+            log.info("retention batch", cleared=result.cleared, last_id=result.last_id)
+        if result.more:
+            retention_purge.delay(tenant_id=tenant_id, job=job, after_id=result.last_id)
+    return result.cleared
