@@ -33,7 +33,7 @@ def schedules_ensure_for_tenant(tenant: Tenant) -> list[PeriodicTask]:
     )
     tasks = []
     for flow in all_flows():
-        if flow.poll is None:
+        if not flow.has_cycle:
             continue
         wanted = tenant.active and _connections_enabled(tenant, flow)
         name = schedule_name(tenant, flow)

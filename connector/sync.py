@@ -1,5 +1,11 @@
-"""A polling cycle of one flow for one tenant, under the (tenant, flow) lock, and the
-cursors flows read from and advance."""
+"""A polling cycle of one flow for one tenant, under the (tenant, flow) lock.
+
+What a cycle does is connector.work.flow_cycle (receive, then hand the waiting documents to
+workers, or run them here with `inline=True`); this module owns the run around it: the lock,
+the SyncRun row, its status and error. Counts reach the run only through
+connector.counts.sync_run_add, which many workers call at once, so the run's own saves name
+their fields and leave `counts` out.
+"""
 from __future__ import annotations
 
 import traceback as tb
@@ -9,17 +15,25 @@ from django.utils import timezone
 
 from tenants.models import Tenant
 
+from .counts import sync_run_add
+from .cursors import cursor_advance, cursor_read
 from .failures import FailureKind, IntegrationFailure, classify
 from .flows import get_flow
 from .locks import exclusive
-from .models import SyncCursor, SyncRun, SyncRunStatus
+from .models import SyncRun, SyncRunStatus
+from .work import flow_cycle
+
+RUN_FIELDS = ["status", "finished_at", "progress", "cursor_before", "cursor_after", "error"]
 
 
-def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
-                     user: AbstractBaseUser | None = None) -> SyncRun:
-    """Run one cycle; an overlapping cycle is recorded as skipped and does nothing."""
+def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str, user: AbstractBaseUser | None = None,
+                     inline: bool = False) -> SyncRun:
+    """Run one cycle; an overlapping cycle is recorded as skipped and does nothing.
+
+    `inline=False` (the scheduled task) queues one task per waiting document and returns;
+    `inline=True` (`manage.py sync`, tests) returns once every one of them has run."""
     flow = get_flow(flow_name)
-    if flow.poll is None:
+    if not flow.has_cycle:
         raise ValueError(f"flow {flow_name} has no polling cycle")
     with exclusive(f"sync:{tenant.pk}:{flow_name}") as acquired:
         if not acquired:
@@ -29,8 +43,7 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
                                           progress="another run of this flow for this tenant is in progress")
         run = SyncRun.objects.create(tenant=tenant, flow=flow_name, trigger=trigger, user=user)
         try:
-            counts = flow.poll(run=run, trigger=trigger, user=user) or {}
-            run.counts = {**run.counts, **counts}
+            flow_cycle(run=run, flow=flow, trigger=trigger, user=user, inline=inline)
             run.status = SyncRunStatus.SUCCEEDED
         except Exception as exc:  # noqa: BLE001 - a failed cycle is recorded, never lost
             kind = classify(exc)
@@ -41,19 +54,15 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
                 run.error += "\n" + "".join(tb.format_exception(exc))
         finally:
             run.finished_at = timezone.now()
-            run.save()
+            run.progress = run.progress[:200]
+            run.save(update_fields=RUN_FIELDS)
+            run.refresh_from_db(fields=["counts"])
         return run
 
 
 def sync_run_count(run: SyncRun, key: str, by: int = 1) -> None:
-    run.counts[key] = run.counts.get(key, 0) + by
+    """Add to one of the run's counts (atomically: see connector.counts)."""
+    sync_run_add(run, {key: by})
 
 
-def cursor_read(*, tenant: Tenant, stream: str) -> str:
-    cursor = SyncCursor.objects.filter(tenant=tenant, stream=stream).first()
-    return cursor.value if cursor else ""
-
-
-def cursor_advance(*, tenant: Tenant, stream: str, value: str) -> None:
-    """Called only after the documents up to `value` are committed."""
-    SyncCursor.objects.update_or_create(tenant=tenant, stream=stream, defaults={"value": value})
+__all__ = ["cursor_advance", "cursor_read", "sync_run_count", "sync_run_execute"]
