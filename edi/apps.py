@@ -10,12 +10,13 @@ class EdiConfig(AppConfig):
         from tenants.connection_checks import register_connection_check
         from tenants.models import CleoConnection
 
+        # Each flow registers itself with the engine on import (connector.flows.register):
+        # cleo-inbox (the job that takes partners' files in), 810-ap and ar-810.
+        from . import inbox  # noqa: F401
         from .cleo.connection_test import cleo_connection_test
         from .demo import edi_demo_seed
-
-        # Each flow registers itself with the engine on import (connector.flows.register).
-        from .inbound import flow as inbound_flow  # noqa: F401  (registers 810-ap)
-        from .outbound import flow as outbound_flow  # noqa: F401  (registers ar-810)
+        from .inbound import flow as inbound_flow  # noqa: F401
+        from .outbound import flow as outbound_flow  # noqa: F401
 
         register_connection_check(CleoConnection, cleo_connection_test)
         register_seeder(edi_demo_seed)
