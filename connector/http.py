@@ -249,11 +249,15 @@ class PolicyClient:
         before_request: Callable[[str, str], None] | None = None,
         headers: dict[str, str] | None = None,
         owner: Hashable = None,
+        after_throttled: Callable[[str, str, float | None], None] | None = None,
     ) -> None:
         self.system = system
         self.policy = policy or HttpPolicy()
         self.sleep = sleep
         self.before_request = before_request
+        # Told (method, path, Retry-After seconds) of every 429, so a shared limiter can slow
+        # every client of the connection, not only the one that was refused.
+        self.after_throttled = after_throttled
         self.http = shared_http_client(base_url, timeout=self.policy.timeout(), transport=transport, headers=headers,
                                        owner=owner)
 
@@ -291,6 +295,8 @@ class PolicyClient:
             resend_safe or response.status_code in NOT_PROCESSED_STATUSES
         ):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), cap=self.policy.retry_after_cap)
+            if response.status_code == 429 and self.after_throttled:
+                self.after_throttled(method, path, retry_after)
             raise _RetryableStatus(response, retry_after)
         return response
 

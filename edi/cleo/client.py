@@ -6,7 +6,8 @@ records) with two things Cleo needs on top:
 - Pacing. Cleo allows about N requests per second per API path and answers 429 above it.
   Every request first takes a slot from the shared limiter (connector.ratelimit), keyed by
   connection and path, so all workers together stay under the limit. A 429 that still
-  arrives is retried by the policy after its Retry-After.
+  arrives holds the shared bucket for its Retry-After (every worker waits, not only the one
+  refused), and the policy retries the request after it.
 - Uploads that never repeat blindly. Cleo has no idempotency key and a second upload is a
   second document at the partner. The caller names the file uniquely
   (`unique_upload_name`); when a try's outcome is unknown (timeout, dropped connection,
@@ -78,6 +79,7 @@ class CleoClient:
         self.http = PolicyClient(
             connection.base_url, system=SYSTEM, policy=policy, transport=transport, sleep=sleep,
             before_request=self._pace, headers={"Accept": "application/json"}, owner=(SYSTEM, connection.pk),
+            after_throttled=self._slow_down,
         )
         self.session = CleoSession(connection, self.http, now=now)
         origin = urlsplit(connection.base_url)
@@ -278,6 +280,12 @@ class CleoClient:
 
     def _pace(self, method: str, path: str) -> None:
         self.limiter.acquire(self._bucket_prefix + paths.rate_limit_key(path), self.rate)
+
+    def _slow_down(self, method: str, path: str, retry_after: float | None) -> None:
+        """Cleo refused with 429: the path's shared bucket gives no slot to any worker until its
+        Retry-After has passed (one interval when it names none)."""
+        self.limiter.hold(self._bucket_prefix + paths.rate_limit_key(path),
+                          retry_after if retry_after is not None else self.rate.interval)
 
     def _url(self, path: str) -> str:
         return self.connection.base_url.rstrip("/") + path
