@@ -70,9 +70,11 @@ def forwards(apps, schema_editor):
                       "mapped": {"folder": entry.folder, "name": entry.name, "cleo_file_id": entry.cleo_file_id,
                                  "partner_id": entry.partner_id, "inbound_file_id": entry.pk}})
         if entry.ack_file_name:
+            # Named and not marked uploaded: an earlier run may have sent it (the old code looked
+            # before any re-upload), so the 997 is unknown: the next try looks first.
             Effect.objects.get_or_create(document=doc, step="acknowledge", name="upload_997", defaults={
-                "key": entry.ack_file_name, "calls": 1 if entry.ack_uploaded else 0,
-                "state": "confirmed" if entry.ack_uploaded else "intended", "confirmed_by": "do" if entry.ack_uploaded else "",
+                "key": entry.ack_file_name, "calls": 1,
+                "state": "confirmed" if entry.ack_uploaded else "unknown", "confirmed_by": "do" if entry.ack_uploaded else "",
                 "result": {"cleo_file_id": "", "found_in_folder": False} if entry.ack_uploaded else None})
         if entry.picked_up:
             Effect.objects.get_or_create(document=doc, step="pick_up", name="pick_up", defaults={
