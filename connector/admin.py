@@ -1,5 +1,6 @@
-"""Admin for the engine: documents (with replay behind a confirmation page), read-only
-attempts, audit events and sync runs. Every page is tenant-scoped."""
+"""Admin for the engine: documents (with replay behind a confirmation page, queued for the
+workers, never run inside the request), read-only attempts, effects, audit events and sync
+runs. Every page is tenant-scoped."""
 from __future__ import annotations
 
 import json
@@ -21,9 +22,8 @@ from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, Tena
 
 from .documents import audit_record
 from .flows import flow_choices, flow_of
-from .models import Attempt, AuditEvent, Document, SyncCursor, SyncRun
-from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
-from .tasks import replay_documents
+from .models import Attempt, AuditEvent, Document, Effect, SyncCursor, SyncRun
+from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since, replay_outcome
 
 REPLAY_SINCE_LIMIT = 5000
 
@@ -70,6 +70,14 @@ class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline)
     show_change_link = True
 
 
+class EffectInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
+    model = Effect
+    extra = 0
+    fields = ("step", "name", "state", "key", "calls", "confirmed_by", "result", "error", "updated_at")
+    readonly_fields = fields
+    verbose_name_plural = "Outside effects"
+
+
 class AuditEventInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditEvent
     extra = 0
@@ -78,8 +86,15 @@ class AuditEventInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInli
     ordering = ("-at",)
 
 
+def _documents_named(documents: list[Document]) -> str:
+    names = ", ".join(d.external_key for d in documents[:5])
+    return names + (f" and {len(documents) - 5} more" if len(documents) > 5 else "")
+
+
 def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
-    """Show what will be replayed; on confirmation replay each and write the admin log."""
+    """Show what will be replayed; on confirmation queue a replay of each (the workers run
+    them), write the admin log and say what was queued. Each document's page shows how its
+    replay ended."""
     documents = [d for d in queryset.select_related("tenant")
                  if has_role(request.user, d.tenant_id, ALL_ROLES)]
     if request.POST.get("confirm") != "yes":
@@ -90,17 +105,13 @@ def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
             "back_url": request.get_full_path(),
         }
         return TemplateResponse(request, "admin/connector/document/replay_confirmation.html", context)
-    replayed, refused = 0, []
-    for document in documents:
-        try:
-            document_replay(document, user=request.user)
-            replayed += 1
-            modeladmin.log_change(request, document, f"Replayed; now {document.get_state_display().lower()}.")
-        except ReplayRefused as exc:
-            refused.append(str(exc))
-    if replayed:
-        modeladmin.message_user(request, f"Replayed {replayed} document{'s' if replayed != 1 else ''}.",
-                                messages.SUCCESS)
+    queued, refused = documents_replay_queue(documents, user=request.user)
+    for document in queued:
+        modeladmin.log_change(request, document, f"Replay queued (to resume at step '{document.step}').")
+    if queued:
+        modeladmin.message_user(request, f"Queued a replay of {len(queued)} document{'s' if len(queued) != 1 else ''} "
+                                         f"({_documents_named(queued)}); each document's page shows how it ends.",
+                                messages.INFO)
     for reason in refused:
         modeladmin.message_user(request, f"Not replayed: {reason}", messages.WARNING)
     return None
@@ -116,8 +127,8 @@ class ReplaySinceForm(forms.Form):
 
 
 def replay_failures_since_view(modeladmin, request):
-    """A form (since when, which flow), a confirmation page with the count, then a background
-    job that replays them one by one; each document is written to the admin log."""
+    """A form (since when, which flow), a confirmation page with the count, then one queued
+    replay per document; each document is written to the admin log."""
     form = ReplaySinceForm(request.POST or None)
     context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
                "title": "Replay failures since…", "form": form}
@@ -126,14 +137,19 @@ def replay_failures_since_view(modeladmin, request):
                                            flow=form.cleaned_data["flow"] or None)
         ids = list(documents.order_by("pk").values_list("pk", flat=True)[:REPLAY_SINCE_LIMIT])
         if request.POST.get("confirm") == "yes" and ids:
+            chosen = Document.objects.filter(pk__in=ids)
             LogEntry.objects.log_actions(
-                user_id=request.user.pk, queryset=Document.objects.filter(pk__in=ids), action_flag=CHANGE,
-                change_message=f"Replay requested (failures since {form.cleaned_data['since']:%Y-%m-%d %H:%M}).",
+                user_id=request.user.pk, queryset=chosen, action_flag=CHANGE,
+                change_message=f"Replay queued (failures since {form.cleaned_data['since']:%Y-%m-%d %H:%M}).",
                 single_object=False,
             )
-            replay_documents.delay(ids, request.user.pk)
-            modeladmin.message_user(request, f"Replaying {len(ids)} document{'s' if len(ids) != 1 else ''} "
-                                             "in the background; their pages show the outcome.", messages.SUCCESS)
+            queued, refused = documents_replay_queue(list(chosen.select_related("tenant").order_by("pk")),
+                                                     user=request.user)
+            modeladmin.message_user(request, f"Queued a replay of {len(queued)} document{'s' if len(queued) != 1 else ''}"
+                                             f" ({_documents_named(queued)}); their pages show how each ends.",
+                                    messages.INFO)
+            if refused:
+                modeladmin.message_user(request, f"{len(refused)} not queued: {refused[0]}", messages.WARNING)
             return redirect("admin:connector_document_changelist")
         context.update(documents=documents.select_related("tenant")[:50], count=len(ids), confirming=True,
                        limit=REPLAY_SINCE_LIMIT)
@@ -149,12 +165,12 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     date_hierarchy = None
-    inlines = (AttemptInline, AuditEventInline)
-    readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "failure_kind", "last_error",
-                       "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped_view", "raw_view",
-                       "artifact_view", "links_view", "created_at", "updated_at")
+    inlines = (AttemptInline, EffectInline, AuditEventInline)
+    readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "replay_view", "failure_kind",
+                       "last_error", "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped_view",
+                       "raw_view", "artifact_view", "links_view", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source")}),
+        (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source", "replay_view")}),
         ("Failure", {"fields": ("failure_kind", "last_error", "retry_count", "next_attempt_at")}),
         ("Content", {"fields": ("links_view", "artifact_name", "external_ids", "artifact_view", "mapped_view",
                                 "raw_view")}),
@@ -184,6 +200,10 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
         if not links:
             return "-"
         return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
+
+    @admin.display(description="Last replay")
+    def replay_view(self, obj):
+        return replay_outcome(obj) or "-"
 
     @admin.display(description="Mapped")
     def mapped_view(self, obj):

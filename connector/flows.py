@@ -1,8 +1,16 @@
 """How a flow plugs into the engine without the engine importing it.
 
 A flow (in edi/ or billing/) registers a `Flow` from its AppConfig.ready(): the ordered
-steps a Document goes through, and the polling function a SyncRun calls. The engine runs
-steps, records attempts, retries and replays; the flow only knows its business.
+steps a Document goes through, and where its documents come from: a declared input stream
+(connector.streams: the engine reads it since the flow's own cursor), a polling function of
+its own (the Cleo inbox lists folders), or another job or a webhook (then `sweep=True` gives
+it a cycle that only resumes its waiting documents). The engine runs steps, records attempts
+and effects, retries, replays and fans documents out to workers; the flow only knows its
+business.
+
+    register(Flow(name="ar-stripe", label="AR invoice to Stripe", stream=AR_INVOICES,
+                  steps=(Step("customer", customer_ensure, "mapped"), Step("invoice", invoice_create, "sent")),
+                  needs=("vantagepointconnection", "stripeconnection")))
 """
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .models import Document
     from .pipeline import StepContext
+    from .streams import Stream
 
 
 @dataclass(frozen=True)
@@ -30,8 +39,16 @@ class Flow:
     name: str
     label: str
     steps: tuple[Step, ...]
-    # poll(run, trigger, user) reads new input, creates documents and pushes them through.
+    # The records this flow reads since its cursor (one Document each), e.g. Vantagepoint's AR invoices.
+    stream: Stream | None = None
+    # poll(run, trigger, user) receives input no stream describes (e.g. files listed in folders)
+    # and returns counts; the engine then dispatches the waiting documents.
     poll: Callable[..., dict[str, Any]] | None = None
+    # A cycle that only resumes waiting documents: for a flow whose input another job or a
+    # webhook creates (810-ap's invoices come from the Cleo inbox).
+    sweep: bool = False
+    # Prefix of this flow's outcome counts on a run it shares with another flow ("files_").
+    outcome_prefix: str = ""
     # Connections (attribute names on Tenant) that must be enabled for the schedule to exist.
     needs: tuple[str, ...] = ()
     description: str = ""
@@ -39,6 +56,18 @@ class Flow:
     show_artifact: Callable[[Document], str] | None = None
     # Links the document page offers a human, e.g. ("Create the missing vendor mapping", url).
     document_links: Callable[[Document], list[tuple[str, str]]] | None = None
+
+    @property
+    def has_cycle(self) -> bool:
+        """Whether the flow is polled: a stream, a poll of its own, or a sweep."""
+        return self.stream is not None or self.poll is not None or self.sweep
+
+    @property
+    def cursor_name(self) -> str:
+        """The flow's own cursor on its stream: "<flow>:<stream>"."""
+        if self.stream is None:
+            raise ValueError(f"flow {self.name} declares no stream")
+        return f"{self.name}:{self.stream.name}"
 
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]

@@ -7,14 +7,24 @@ the Attempt. No body, header or query string is recorded: they may carry secrets
 
 A request that may already have reached the server (a read timeout or a dropped connection
 after sending a POST) is never retried blindly: it raises `DeliveryUnknown` so the caller
-can look before it sends again (Cleo uploads do exactly that).
+can look before it sends again (connector/effects.py makes that the rule).
+
+Clients are cheap to build because what is expensive underneath is shared: one SSL context
+per process (loading the CA bundle costs about 50 ms), and one httpx.Client (its connection
+pool) per process and per what it was built from: the base URL, the timeouts, the transport,
+the default headers and the connection it serves (`shared_http_client`). A connection whose
+URL changes gets a new one; a forked worker starts with none.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import ssl
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -94,7 +104,11 @@ def mount_transport(prefix: str, transport: httpx.BaseTransport) -> None:
 
 
 def unmount_transport(prefix: str) -> None:
-    _mounted.pop(prefix.rstrip("/"), None)
+    transport = _mounted.pop(prefix.rstrip("/"), None)
+    if transport is not None:
+        with _shared_lock:
+            for key in [k for k in _shared if k[-1] is transport]:
+                del _shared[key]
 
 
 def transport_for(base_url: str) -> httpx.BaseTransport | None:
@@ -156,6 +170,64 @@ def parse_retry_after(value: str | None, *, cap: float) -> float | None:
     return max(0.0, min(seconds, cap))
 
 
+# -- shared clients ----------------------------------------------------------------------------
+SHARED_CLIENTS_MAX = 64  # connections served by one process; the least recently used go first
+_shared: OrderedDict[tuple[Hashable, ...], httpx.Client] = OrderedDict()
+_shared_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+_built = 0
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one SSL context with the CA bundle loaded (what httpx would build per client)."""
+    global _ssl_context
+    with _shared_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context()
+        return _ssl_context
+
+
+def shared_http_client(base_url: str, *, timeout: httpx.Timeout, transport: httpx.BaseTransport | None = None,
+                       headers: dict[str, str] | None = None, owner: Hashable = None) -> httpx.Client:
+    """The process's httpx.Client for exactly these settings, built on first use.
+
+    `owner` names what the client serves (e.g. ("cleo", connection id)), so two connections
+    to one host never share a cookie jar or a pool; a transport mounted for the URL (tests,
+    the demo) is part of the key, so a new simulator never meets an old pool."""
+    global _built
+    inner = transport or transport_for(base_url)
+    key = (base_url.rstrip("/"), timeout.connect, timeout.read, timeout.write, timeout.pool,
+           tuple(sorted((headers or {}).items())), owner, inner)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is not None:
+            _shared.move_to_end(key)
+            return client
+    client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=_socket_like(inner),
+                          headers=headers, verify=shared_ssl_context())
+    with _shared_lock:
+        _built += 1
+        _shared[key] = client
+        while len(_shared) > SHARED_CLIENTS_MAX:
+            _shared.popitem(last=False)  # not closed: a caller may still hold it; its pool closes when dropped
+    return client
+
+
+def http_clients_built() -> int:
+    """How many httpx clients this process has built (tests and benches read it)."""
+    return _built
+
+
+def _forget_shared_clients() -> None:
+    """In a forked child: the parent's pools hold the parent's sockets; start afresh."""
+    global _ssl_context
+    _shared.clear()
+    _ssl_context = None
+
+
+os.register_at_fork(after_in_child=_forget_shared_clients)
+
+
 class _RetryableStatus(Exception):
     def __init__(self, response: httpx.Response, retry_after: float | None) -> None:
         self.response = response
@@ -163,8 +235,8 @@ class _RetryableStatus(Exception):
 
 
 class PolicyClient:
-    """An httpx.Client with the policy applied. One per connection; not shared across threads
-    unless the caller knows httpx.Client is thread-safe for its use (it is for requests)."""
+    """The policy applied to a shared httpx.Client (see `shared_http_client`; httpx.Client is
+    safe to share across threads for requests). Closing it leaves the shared pool open."""
 
     def __init__(
         self,
@@ -176,20 +248,21 @@ class PolicyClient:
         sleep: Callable[[float], None] = time.sleep,
         before_request: Callable[[str, str], None] | None = None,
         headers: dict[str, str] | None = None,
+        owner: Hashable = None,
+        after_throttled: Callable[[str, str, float | None], None] | None = None,
     ) -> None:
         self.system = system
         self.policy = policy or HttpPolicy()
         self.sleep = sleep
         self.before_request = before_request
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            timeout=self.policy.timeout(),
-            transport=_socket_like(transport or transport_for(base_url)),
-            headers=headers,
-        )
+        # Told (method, path, Retry-After seconds) of every 429, so a shared limiter can slow
+        # every client of the connection, not only the one that was refused.
+        self.after_throttled = after_throttled
+        self.http = shared_http_client(base_url, timeout=self.policy.timeout(), transport=transport, headers=headers,
+                                       owner=owner)
 
     def close(self) -> None:
-        self.http.close()
+        """Nothing to release: the pool underneath is shared by every client of this connection."""
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -222,6 +295,8 @@ class PolicyClient:
             resend_safe or response.status_code in NOT_PROCESSED_STATUSES
         ):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), cap=self.policy.retry_after_cap)
+            if response.status_code == 429 and self.after_throttled:
+                self.after_throttled(method, path, retry_after)
             raise _RetryableStatus(response, retry_after)
         return response
 

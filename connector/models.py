@@ -1,9 +1,11 @@
-"""The engine's records: what came in, every try at it, every change of state, every run.
+"""The engine's records: what came in, every try at it, every outside effect, every change of
+state, every run.
 
 Deduplication is a database guarantee: one Document per (tenant, flow, external key), one
-SyncCursor per (tenant, stream), one RunLock per key, one FlowSchedule per (tenant, flow).
-Business logic lives in services (connector/documents.py, pipeline.py, sync.py,
-schedules.py), not here.
+Effect per (document, step, name), one SyncCursor per (tenant, cursor name), one RunLock per
+key, one FlowSchedule per (tenant, flow). Business logic lives in services
+(connector/documents.py, pipeline.py, effects.py, streams.py, work.py, sync.py, schedules.py),
+not here.
 """
 from __future__ import annotations
 
@@ -29,8 +31,8 @@ class DocumentState(models.TextChoices):
     RETRYING = "retrying", "Retrying"
     FAILED = "failed", "Failed"
     IGNORED = "ignored", "Ignored"
-
-
+    # Went through every step of a flow whose end is neither "sent" nor "posted" (a file taken in).
+    DONE = "done", "Done"
 
 
 class Trigger(models.TextChoices):
@@ -60,6 +62,10 @@ class Document(models.Model):
     last_error = models.TextField(blank=True)
     retry_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The run whose counts this document's outcome goes to, until it is counted (connector.work).
+    run = models.ForeignKey("SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
+    # When a task was last queued for it: a cycle does not queue it again while that is recent.
+    queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +100,37 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EffectState(models.TextChoices):
+    INTENDED = "intended", "Intended (not made yet)"
+    UNKNOWN = "unknown", "Unknown (may have happened: look before acting)"
+    CONFIRMED = "confirmed", "Confirmed"
+
+
+class Effect(models.Model):
+    """An outside effect a step makes (an upload, a voucher post, a Stripe create), declared
+    before it is made, with the idempotency key every try of it uses (connector/effects.py)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="effects")
+    step = models.CharField(max_length=40)
+    name = models.CharField(max_length=60)
+    key = models.CharField(max_length=255, db_index=True, help_text="Idempotency key: the same on every try")
+    state = models.CharField(max_length=10, choices=EffectState.choices, default=EffectState.INTENDED)
+    intent = models.JSONField(default=dict, blank=True, help_text="What was fixed when it was declared")
+    result = models.JSONField(null=True, blank=True, help_text="What the outside system answered or showed")
+    confirmed_by = models.CharField(max_length=10, blank=True, help_text="'do' (made it) or 'look' (found it made)")
+    calls = models.PositiveIntegerField(default=0, help_text="How many times it was attempted")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "step", "name"], name="one_effect_per_step_name")]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step}.{self.name} {self.state}"
 
 
 class AuditEvent(models.Model):
@@ -175,10 +212,13 @@ class FlowSchedule(models.Model):
 
 
 class SyncCursor(models.Model):
-    """How far a (tenant, stream) has been read; advanced only past committed documents."""
+    """How far one flow has read one stream for a tenant; advanced only past committed documents.
+
+    `stream` holds the cursor name, "<flow>:<stream>" (connector.streams.cursor_name), so two
+    flows reading the same stream each keep their own place."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cursors")
-    stream = models.CharField(max_length=60)
+    stream = models.CharField(max_length=100, help_text="flow:stream, e.g. ar-810:vantagepoint:ar-invoices")
     value = models.CharField(max_length=200, blank=True, help_text=(
         "Where the stream resumes; empty reads from the beginning. Vantagepoint streams take a "
         "zone-less date, e.g. 2024-06-01T00:00:00.000"))

@@ -88,6 +88,11 @@ class RateLimiter(ABC):
     def reset(self, key: str) -> None:
         """Forget a bucket (tests and benches start from an idle bucket)."""
 
+    @abstractmethod
+    def hold(self, key: str, seconds: float) -> None:
+        """Give out no slot of `key` for `seconds` from now: the server said 429 with that
+        Retry-After, and every worker drawing from the bucket waits, not only the one told."""
+
 
 def gcra_reserve(tat: float | None, now: float, rate: Rate, max_wait: float) -> tuple[float | None, float | None]:
     """The bucket arithmetic: (seconds to wait or None, new arrival time or None if refused)."""
@@ -131,6 +136,11 @@ class LocalRateLimiter(RateLimiter):
         with self._lock:
             self._arrivals.pop(key, None)
 
+    def hold(self, key: str, seconds: float) -> None:
+        with self._lock:
+            until = self.clock() + seconds
+            self._arrivals[key] = max(self._arrivals.get(key, until), until)
+
 
 # KEYS[1]: the bucket. ARGV: interval, burst, max_wait, now ("" = use Redis's clock).
 # Returns {taken (1/0), wait seconds as a string}: Lua numbers would be truncated to integers.
@@ -154,6 +164,22 @@ return {1, string.format('%.6f', wait)}
 """
 
 
+# KEYS[1]: the bucket. ARGV: seconds to hold, now ("" = Redis's clock). The arrival time only moves later.
+HOLD_LUA = """
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < until_ then
+  redis.call('SET', KEYS[1], string.format('%.6f', until_), 'PX', math.ceil((until_ - now) * 1000) + 1000)
+end
+return 1
+"""
+
+
 class RedisRateLimiter(RateLimiter):
     """Buckets in Redis, so every worker on every machine draws from the same one.
 
@@ -173,6 +199,7 @@ class RedisRateLimiter(RateLimiter):
         self.clock = clock
         self.prefix = prefix
         self._script = redis_client.register_script(GCRA_LUA)
+        self._hold = redis_client.register_script(HOLD_LUA)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisRateLimiter:
@@ -191,6 +218,13 @@ class RedisRateLimiter(RateLimiter):
 
     def reset(self, key: str) -> None:
         self.redis.delete(self.prefix + key)
+
+    def hold(self, key: str, seconds: float) -> None:
+        now = "" if self.clock is None else f"{self.clock():.6f}"
+        try:
+            self._hold(keys=[self.prefix + key], args=[f"{seconds:.6f}", now])
+        except redis.RedisError as exc:
+            raise TransientFailure(f"rate-limit store unavailable ({type(exc).__name__})", system="redis") from exc
 
 
 _shared: RateLimiter | None = None

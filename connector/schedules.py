@@ -115,7 +115,7 @@ def schedule_ensure(*, tenant: Tenant, flow: Flow) -> ScheduleChange | None:
 
 def schedules_ensure(*, tenants: Iterable[Tenant] | None = None) -> list[ScheduleChange]:
     """Ensure the schedule of every polling flow for every tenant (or the given ones)."""
-    flows = [flow for flow in all_flows() if flow.poll is not None]
+    flows = [flow for flow in all_flows() if flow.has_cycle]
     changes = []
     for tenant in Tenant.objects.order_by("pk") if tenants is None else tenants:
         for flow in flows:

@@ -1,5 +1,10 @@
-"""A polling cycle of one flow for one tenant, under the (tenant, flow) lock, and the
-cursors flows read from and advance.
+"""A polling cycle of one flow for one tenant, under the (tenant, flow) lock.
+
+What a cycle does is connector.work.flow_cycle (receive, then hand the waiting documents to
+workers, or run them here with `inline=True`); this module owns the run around it: the lock,
+the SyncRun row, its status and error. Counts reach the run only through
+connector.counts.sync_run_add, which many workers call at once, so the run's own saves name
+their fields and leave `counts` out.
 
 A cycle that finds the lock held does nothing and writes nothing (a scheduled tick counts the
 skip on its schedule). A cycle that gets the lock marks every other run of its tenant and flow
@@ -14,28 +19,43 @@ from django.utils import timezone
 
 from tenants.models import Tenant
 
+from .counts import sync_run_add
+from .cursors import cursor_advance, cursor_read
 from .failures import FailureKind, IntegrationFailure, classify
-from .flows import get_flow
+from .flows import Flow, get_flow
 from .locks import LockLost, exclusive
-from .models import SyncCursor, SyncRun, SyncRunStatus
+from .logs import bound
+from .models import SyncRun, SyncRunStatus
+from .work import flow_cycle
+
+RUN_FIELDS = ["status", "finished_at", "progress", "cursor_before", "cursor_after", "error"]
 
 
 def sync_lock_key(*, tenant_id: int, flow_name: str) -> str:
     return f"sync:{tenant_id}:{flow_name}"
 
 
-def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
-                     user: AbstractBaseUser | None = None, task_id: str = "") -> SyncRun | None:
+def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str, user: AbstractBaseUser | None = None,
+                     inline: bool = False, task_id: str = "") -> SyncRun | None:
     """Run one cycle and return its run; None when another run of this flow for this tenant
     holds the lock (nothing is written).
 
-    While the poll works, `run.lease` (not a field) is the lock's Lease: the work may call
+    `inline=False` (the scheduled task) queues one task per waiting document and returns;
+    `inline=True` (`manage.py sync`, tests) returns once every one of them has run.
+    While the cycle works, `run.lease` (not a field) is the lock's Lease: the work may call
     `run.lease.check()` between documents to stop once the lock is lost. A lost lock fails
-    the run with that reason, even when the poll itself finished.
+    the run with that reason, even when the cycle itself finished.
     """
     flow = get_flow(flow_name)
-    if flow.poll is None:
+    if not flow.has_cycle:
         raise ValueError(f"flow {flow_name} has no polling cycle")
+    with bound(tenant_id=tenant.pk, flow=flow_name, trigger=trigger):
+        return _run(tenant=tenant, flow=flow, trigger=trigger, user=user, inline=inline, task_id=task_id)
+
+
+def _run(*, tenant: Tenant, flow: Flow, trigger: str, user: AbstractBaseUser | None, inline: bool,
+         task_id: str) -> SyncRun | None:
+    flow_name = flow.name
     with exclusive(sync_lock_key(tenant_id=tenant.pk, flow_name=flow_name)) as lease:
         if not lease:
             return None
@@ -43,8 +63,8 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
         sync_runs_abandon(tenant=tenant, flow_name=flow_name, found_by=run)
         run.lease = lease
         try:
-            counts = flow.poll(run=run, trigger=trigger, user=user) or {}
-            run.counts = {**run.counts, **counts}
+            with bound(run_id=run.pk):
+                flow_cycle(run=run, flow=flow, trigger=trigger, user=user, inline=inline)
             lease.check()
             run.status = SyncRunStatus.SUCCEEDED
         except LockLost as exc:
@@ -61,7 +81,9 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str,
                 run.error = f"lost the lock {lease.key}: {lease.lost_reason}\n{run.error}"
         finally:
             run.finished_at = timezone.now()
-            run.save()
+            run.progress = run.progress[:200]
+            run.save(update_fields=RUN_FIELDS)
+            run.refresh_from_db(fields=["counts"])
         return run
 
 
@@ -88,14 +110,8 @@ def sync_run_unfinished(*, task_id: str) -> SyncRun | None:
 
 
 def sync_run_count(run: SyncRun, key: str, by: int = 1) -> None:
-    run.counts[key] = run.counts.get(key, 0) + by
+    """Add to one of the run's counts (atomically: see connector.counts)."""
+    sync_run_add(run, {key: by})
 
 
-def cursor_read(*, tenant: Tenant, stream: str) -> str:
-    cursor = SyncCursor.objects.filter(tenant=tenant, stream=stream).first()
-    return cursor.value if cursor else ""
-
-
-def cursor_advance(*, tenant: Tenant, stream: str, value: str) -> None:
-    """Called only after the documents up to `value` are committed."""
-    SyncCursor.objects.update_or_create(tenant=tenant, stream=stream, defaults={"value": value})
+__all__ = ["cursor_advance", "cursor_read", "sync_run_count", "sync_run_execute"]

@@ -1,19 +1,31 @@
-"""Celery tasks: thin entry points that call the engine's services."""
+"""Celery tasks: thin entry points that call the engine's services.
+
+- connector.run_flow: one cycle of one flow for one tenant (beat, per tenant and flow);
+- connector.process_document: one document, under its lock (queued by cycles, by the retry
+  schedule, by the admin's replays, and by other packages by name);
+- connector.retry_due_documents: queue the documents whose retry is due (beat, every minute).
+"""
 from __future__ import annotations
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from tenants.models import Tenant
 
 from .locks import lock_ttl
-from .models import Document, Trigger
-from .replay import ReplayRefused, document_replay, documents_retry_due
+from .logs import bound
+from .models import Trigger
+from .replay import documents_retry_due
 from .schedules import schedule_skip_record, schedule_wanted, schedules_ensure_for_tenant
 from .sync import sync_run_execute, sync_run_unfinished
+from .work import BUSY, QUEUE_GRACE, document_work
 
 # How many times a redelivered cycle retries (each after one lock lifetime) before giving up.
 REDELIVERY_RETRIES = 10
+# A human's replay that finds its document busy waits for the holder rather than vanishing.
+BUSY_RETRY_SECONDS = 15
+BUSY_MAX_RETRIES = 40
 
 
 @shared_task(bind=True, name="connector.run_flow", ignore_result=True, max_retries=REDELIVERY_RETRIES)
@@ -46,20 +58,22 @@ def run_flow(self, tenant_id: int, flow: str, trigger: str = Trigger.SCHEDULED) 
     return None
 
 
+@shared_task(name="connector.process_document", bind=True, ignore_result=True, max_retries=BUSY_MAX_RETRIES)
+def process_document(self, document_id: int, trigger: str = Trigger.SCHEDULED, user_id: int | None = None) -> str:
+    """Returns the document's state after, "busy" or "nothing" (see connector.work)."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    with bound(document_id=document_id, trigger=trigger):
+        outcome = document_work(document_id=document_id, trigger=trigger, user=user)
+    if outcome == BUSY:
+        if trigger in (Trigger.MANUAL, Trigger.RETRY):
+            raise self.retry(countdown=BUSY_RETRY_SECONDS)
+        if (self.request.delivery_info or {}).get("redelivered") and not self.request.retries:
+            # Redelivered after its worker died: the lock it finds is likely its dead self's,
+            # which frees within one lifetime; do the work then rather than wait for a cycle.
+            raise self.retry(countdown=lock_ttl())
+    return outcome
+
+
 @shared_task(name="connector.retry_due_documents", ignore_result=True)
 def retry_due_documents() -> int:
-    return documents_retry_due()
-
-
-@shared_task(name="connector.replay_documents", ignore_result=True)
-def replay_documents(document_ids: list[int], user_id: int | None) -> dict[str, int]:
-    """The background half of "replay failures since …": one document at a time."""
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    done = refused = 0
-    for document in Document.objects.filter(pk__in=document_ids).select_related("tenant"):
-        try:
-            document_replay(document, user=user)
-            done += 1
-        except ReplayRefused:
-            refused += 1
-    return {"replayed": done, "refused": refused}
+    return documents_retry_due(queue=True, queued_before=timezone.now() - QUEUE_GRACE)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
+from connector.clients import vantagepoint_client
 from connector.failures import IntegrationFailure
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
 
-from .clients import vantagepoint_client
 from .inbound.resolve import RecordCheck
 from .models import InboundFile, MappingKind, MappingOverride, PartnerClient, TradingPartner
 
@@ -98,18 +100,34 @@ class MappingOverrideAdmin(TenantScopedAdmin):
 
 @admin.register(InboundFile)
 class InboundFileAdmin(TenantScopedAdmin):
-    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received_at", "picked_up")
-    list_filter = (("tenant", TenantListFilter), "status", "picked_up")
-    search_fields = ("=name", "=content_hash")
+    """The ledger; each file's stages (our 997, the pickup), attempts and replay are on its
+    cleo-inbox document, linked from here."""
+
+    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received_at", "stage")
+    list_filter = (("tenant", TenantListFilter), "status")
+    search_fields = ("=name", "=content_hash", "=cleo_file_id")
+    list_select_related = ("document", "partner", "tenant")
     show_full_result_count = False
     exclude = ("raw",)
-    readonly_fields = ("tenant", "partner", "folder", "name", "content_hash", "size", "cleo_file_id", "status", "note",
-                       "same_as", "ack_file_name", "ack_text", "ack_uploaded", "picked_up", "received_at", "raw_text")
+    readonly_fields = ("tenant", "partner", "folder", "name", "cleo_file_id", "content_hash", "size", "status", "note",
+                       "same_as", "document_link", "received_at", "raw_text")
+
+    @admin.display(description="Stage")
+    def stage(self, obj):
+        document = obj.document
+        if document is None:
+            return "-"
+        return document.get_state_display() + (f" (next: {document.step})" if document.step else "")
+
+    @admin.display(description="Its stages, our 997 and replay")
+    def document_link(self, obj):
+        if obj.document_id is None:
+            return "-"
+        return format_html('<a href="{}">{}</a>', reverse("admin:connector_document_change", args=[obj.document_id]),
+                           obj.document)
 
     @admin.display(description="Content as received")
     def raw_text(self, obj):
-        from django.utils.html import format_html
-
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", bytes(obj.raw).decode("utf-8", "replace"))
 
     def has_add_permission(self, request, obj=None):

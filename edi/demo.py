@@ -85,5 +85,5 @@ def _drop_supplier_files(port: int) -> None:
 def _first_cycles(tenant: Tenant) -> None:
     from connector.tasks import run_flow
 
-    for flow in ("ar-810", "810-ap"):
+    for flow in ("ar-810", "cleo-inbox", "810-ap"):
         run_flow.delay(tenant.pk, flow)

@@ -1,269 +1,290 @@
-"""Picking files up from the partners' Cleo folders into the ledger: both EDI flows share it.
+"""The Cleo inbox: the files partners drop into their Cleo folders, taken in by a job of their
+own per tenant (the flow "cleo-inbox", scheduled like any flow) that feeds both EDI flows.
 
-Every file goes through four stages, each recorded on its ledger entry (InboundFile) as it
-completes, so a run that dies anywhere resumes at the right stage on the next cycle and
-nothing is imported twice:
+Each file listed is one Document, keyed by its folder and its Cleo id (never its name alone:
+a partner may drop a new file under the name of one we already took, even while our record
+of taking the old one is lost). Its stages are the document's steps, so each is recorded
+(Attempt rows), retried on the schedule, and replayable from the admin:
 
-1. download, and store the raw bytes before anything else (status stored);
-2. read: the same bytes already seen under another name → same_content, nothing imported;
-   not X12 at all → malformed, kept as received; 997s → edi.outbound.acks (the outbound flow
-   owns their meaning, this module owns the file); 810s → our 997 and one 810-ap document per
-   invoice it accepted (edi.inbound). Status, note, the 997's name and text are saved in one
-   transaction with the documents;
-3. upload our 997 to the partner's outbound folder, under the name saved in stage 2 (looked
-   for first when an earlier run may have sent it);
-4. delete or move the file in Cleo, as the partner says; only after its 997 is out, so a
+1. download: the raw bytes into the ledger (InboundFile) before anything else;
+2. read, once, in one transaction with everything it decides: the same bytes seen before
+   under another name → same_content, nothing imported; not X12 → malformed, kept as
+   received; the partner's 997s → edi.outbound.acks (the outbound flow owns their meaning);
+   810s → our 997 (its text and file name on the document) and one 810-ap document per
+   invoice it accepted, each then queued for a worker;
+3. acknowledge: upload our 997 to the partner's outbound folder (an effect keyed by its
+   file name, looked for before any repeat);
+4. pick_up: delete or move the file in Cleo, as the partner says (an effect, looked for by
+   the file's Cleo id: gone from the folder means done), only once its 997 is out, so a
    failed upload is retried while the file is still there to be seen.
 
-A file already in the ledger is neither downloaded nor read again: only its missing stages
-run. One file's failure is recorded (an audit event) and the others go on; `inbox_sweep`
-reports the problems so the polling cycle can end failed and say why.
+A 997 file is read once: when its first group is a group of acknowledgments (GS01 FA) the
+file is read as a 997 only; any other file is parsed as X12 once, and only a file that mixes
+997s with other sets is read a second time for its 997s.
 """
 from __future__ import annotations
 
 import hashlib
-import traceback
+import json
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from connector.documents import audit_record
-from connector.failures import (
-    ConfigFailure,
-    DataFailure,
-    FailureKind,
-    IntegrationFailure,
-    TransientFailure,
-    classify,
-)
-from connector.locks import exclusive
-from tenants.models import Tenant
+from connector.counts import sync_run_add
+from connector.documents import audit_record, document_receive
+from connector.failures import ConfigFailure, DataFailure, FailureKind, IntegrationFailure, TransientFailure, classify
+from connector.flows import Flow, Step, register
+from connector.models import Document, DocumentState, SyncRun
+from connector.pipeline import StepContext
 
 from .cleo import CleoClient, CleoFile, CleoFolder, CleoNotFound, unique_upload_name
 from .clients import cleo_client
+from .display import x12_one_segment_per_line
 from .inbound.acknowledge import acknowledgment_build, is_acknowledgment_group
 from .inbound.receive import ReceivedSet, invoices_receive
 from .models import AfterPickup, InboundFile, InboundFileStatus, TradingPartner
+from .outbound.acks import acknowledgments_apply, acknowledgments_read
 from .partners import partner_for_sender, partners_polled
-from .x12 import ParseResult, X12Error, parse_text
+from .uploads import upload_once
+from .x12 import AckSetResult, ParseResult, X12Error, parse_text
+from .x12.reader import SegmentReader
 
+INBOX = "cleo-inbox"
 SYSTEM = "inbox"
 
 
-@dataclass
-class InboxReport:
-    counts: dict[str, int] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    failures: list[BaseException] = field(default_factory=list)
-
-    def count(self, key: str, by: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + by
-
-    def problem(self, tenant: Tenant, where: str, exc: BaseException) -> None:
-        text = str(exc) if isinstance(exc, IntegrationFailure) else f"{type(exc).__name__}: {exc}"
-        self.problems.append(f"{where}: {text}")
-        self.failures.append(exc)
-        self.count("problems")
-        detail = "" if isinstance(exc, IntegrationFailure) else "\n" + "".join(traceback.format_exception(exc))
-        audit_record(tenant=tenant, action="inbox_problem", reason=f"{where}: {text}{detail}")
-
-    def failure(self) -> IntegrationFailure:
-        """One failure for the cycle, of the gravest kind among the files' problems."""
-        message = f"{len(self.problems)} file(s) or folder(s) not taken in: " + "; ".join(self.problems)
-        kinds = {classify(exc) for exc in self.failures}
-        if kinds == {FailureKind.TRANSIENT}:
-            return TransientFailure(message[:2000], system=SYSTEM)
-        if FailureKind.BUG in kinds:
-            return IntegrationFailure(message[:2000], system=SYSTEM)
-        if FailureKind.CONFIG in kinds:
-            return ConfigFailure(message[:2000], system=SYSTEM)
-        return DataFailure(message[:2000], system=SYSTEM)
-
-
-def inbox_collect(*, tenant: Tenant, trigger: str, user: AbstractBaseUser | None = None) -> dict[str, int]:
-    """Take in every new file of every polled partner folder; counts of what happened.
-    Problems are in the counts and the audit trail (see `inbox_sweep` for their text)."""
-    return inbox_sweep(tenant=tenant, trigger=trigger, user=user).counts
-
-
-def inbox_sweep(*, tenant: Tenant, trigger: str, user: AbstractBaseUser | None = None) -> InboxReport:
-    """`inbox_collect` with the problems' text, for a caller that must fail and say why.
-
-    One sweep per tenant at a time (both flows' cycles call it): a second finds it busy and
-    leaves the files to the first."""
-    report = InboxReport()
+# -- the cycle: list the folders, one document per file -----------------------------------------
+def inbox_receive(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = None) -> dict[str, int]:
+    """List every polled folder of the tenant; one cleo-inbox document per file (the engine then
+    hands the waiting ones to workers). A folder that cannot be read does not stop the others;
+    the cycle fails afterwards, naming each."""
+    tenant = run.tenant
     partners = partners_polled(tenant=tenant)
     if not partners:
-        return report
-    with exclusive(f"inbox:{tenant.pk}") as acquired:
-        if not acquired:
-            report.count("busy")  # another cycle is sweeping this tenant's folders right now
-            return report
-        with cleo_client(tenant) as cleo:
-            sweep = _Sweep(tenant=tenant, cleo=cleo, report=report, user=user)
-            for folder_name, owners in _by_folder(partners).items():
-                sweep.folder(folder_name, owners)
-    return report
+        return {}
+    counts: dict[str, int] = {}
+    problems: list[tuple[str, BaseException]] = []
+    with cleo_client(tenant) as cleo:
+        for folder_name, owners in _by_folder(partners).items():
+            try:
+                files = cleo.list_files(cleo.folder(folder_name))
+            except Exception as exc:  # noqa: BLE001 - one folder's failure must not stop the others
+                problems.append((folder_name, exc))
+                continue
+            for file in files:
+                _, created = document_receive(
+                    tenant=tenant, flow=INBOX, external_key=f"{folder_name}/{file.id}"[:200],
+                    raw=json.dumps(file.to_json(), indent=1), source=f"{folder_name}/{file.name}"[:255], user=user,
+                    mapped={"folder": folder_name, "name": file.name, "cleo_file_id": file.id,
+                            "partner_id": owners[0].pk, "partner": owners[0].name})
+                for key in ("seen", "new" if created else "known"):
+                    counts[key] = counts.get(key, 0) + 1
+    if problems:
+        sync_run_add(run, counts)
+        raise _folders_failure(tenant, problems)
+    return counts
 
 
 def _by_folder(partners: Iterable[TradingPartner]) -> dict[str, list[TradingPartner]]:
-    """Partners may share a folder (a hub's mailbox): each folder is read once per sweep."""
+    """Partners may share a folder (a hub's mailbox): each folder is read once per cycle."""
     folders: dict[str, list[TradingPartner]] = {}
     for partner in partners:
         folders.setdefault(partner.inbound_folder, []).append(partner)
     return folders
 
 
-class _Sweep:
-    def __init__(self, *, tenant: Tenant, cleo: CleoClient, report: InboxReport,
-                 user: AbstractBaseUser | None) -> None:
-        self.tenant, self.cleo, self.report, self.user = tenant, cleo, report, user
-        self._folders: dict[str, CleoFolder] = {}
+def _folders_failure(tenant: Any, problems: list[tuple[str, BaseException]]) -> IntegrationFailure:
+    """One failure for the cycle, of the gravest kind among the folders' (and in the audit trail)."""
+    texts = [f"folder '{name}': {exc if isinstance(exc, IntegrationFailure) else f'{type(exc).__name__}: {exc}'}"
+             for name, exc in problems]
+    message = f"{len(problems)} folder(s) not read: " + "; ".join(texts)
+    audit_record(tenant=tenant, action="inbox_problem", reason=message)
+    kinds = {classify(exc) for _, exc in problems}
+    kind = next(k for k in (FailureKind.BUG, FailureKind.CONFIG, FailureKind.DATA, FailureKind.TRANSIENT) if k in kinds)
+    failure_class = {FailureKind.TRANSIENT: TransientFailure, FailureKind.CONFIG: ConfigFailure,
+                     FailureKind.DATA: DataFailure}.get(kind, IntegrationFailure)
+    return failure_class(message[:2000], system=SYSTEM)
 
-    def cleo_folder(self, name: str) -> CleoFolder:
-        if name not in self._folders:
-            self._folders[name] = self.cleo.folder_named(name)
-        return self._folders[name]
 
-    def folder(self, folder_name: str, owners: list[TradingPartner]) -> None:
+# -- the steps of one file ----------------------------------------------------------------------
+def inbox_file_download(ctx: StepContext) -> None:
+    """The raw bytes into the ledger, before anything reads them."""
+    document = ctx.document
+    if InboundFile.objects.filter(document=document).exists():
+        return  # stored by an earlier try
+    file, mapped = _listed_file(document), document.mapped
+    with cleo_client(ctx.tenant) as cleo:
+        content = cleo.download_file(file)
+    entry = InboundFile.objects.create(
+        tenant=ctx.tenant, document=document, partner=_owner(document), folder=mapped["folder"], name=file.name,
+        content_hash=hashlib.sha256(content).hexdigest(), size=len(content), raw=content, cleo_file_id=file.id,
+        status=InboundFileStatus.STORED)
+    document.mapped = {**mapped, "inbound_file_id": entry.pk}
+
+
+def inbox_file_read(ctx: StepContext) -> None:
+    """Read once, and commit what it decides in one transaction (see the module docstring)."""
+    entry = _entry(ctx.document)
+    if entry.status != InboundFileStatus.STORED:
+        return  # read by an earlier try: its decisions were committed with it
+    raw = bytes(entry.raw)
+    earlier = (InboundFile.objects.filter(tenant=entry.tenant_id, content_hash=entry.content_hash)
+               .exclude(pk=entry.pk).exclude(status__in=(InboundFileStatus.STORED, InboundFileStatus.SAME_CONTENT))
+               .order_by("pk").first())
+    if earlier is not None:
+        entry.same_as = earlier
+        when = f"{earlier.received_at:%Y-%m-%d %H:%M} UTC"
+        _settle(ctx, entry, InboundFileStatus.SAME_CONTENT,
+                f"the same bytes as {earlier.folder}/{earlier.name} (received {when}, "
+                f"{earlier.get_status_display().lower()}): nothing imported again")
+        return
+    acknowledgment_file = _acknowledgments_only(raw)
+    if acknowledgment_file is not None:
+        _read_acknowledgments(ctx, entry, raw, *acknowledgment_file)
+        return
+    try:
+        result = parse_text(raw)
+    except X12Error as exc:
+        _settle(ctx, entry, InboundFileStatus.MALFORMED, f"not X12, kept as received: {exc}")
+        return
+    _read_x12(ctx, entry, raw, result)
+
+
+def inbox_file_acknowledge(ctx: StepContext) -> None:
+    """Our 997 to the partner's outbound folder, once."""
+    document = ctx.document
+    if not document.artifact:
+        return  # nothing to answer: a 997, the same bytes again, not X12
+    entry = _entry(document)
+    if entry.partner is None:
+        raise ConfigFailure(f"no trading partner for {entry.folder}/{entry.name}: our 997 {document.artifact_name} "
+                            "cannot be sent", system=SYSTEM)
+    with cleo_client(ctx.tenant) as cleo:
+        folder = cleo.folder(entry.partner.outbound_folder)
+        upload_once(ctx, cleo=cleo, folder=folder, name=document.artifact_name, content=document.artifact.encode(),
+                    effect="upload_997")
+    ctx.count("997_sent")
+
+
+def inbox_file_pick_up(ctx: StepContext) -> None:
+    """Delete or move the file, as the partner owning the folder says; gone is done."""
+    document = ctx.document
+    file, owner = _listed_file(document), _owner(document)
+    if owner is None:
+        raise ConfigFailure(f"the trading partner polling {document.mapped['folder']} no longer exists: "
+                            "pick the file up by hand", system=SYSTEM)
+    with cleo_client(ctx.tenant) as cleo:
+        inbound = cleo.folder(document.mapped["folder"])
+        ctx.effect("pick_up", key=file.id, do=lambda key: _pick_up(cleo, file, owner),
+                   look=lambda: _gone(cleo, inbound, file))
+    ctx.count("picked_up")
+
+
+def _pick_up(cleo: CleoClient, file: CleoFile, owner: TradingPartner) -> dict[str, Any]:
+    if owner.after_pickup == AfterPickup.MOVE:
+        archive = cleo.folder(owner.archive_folder)
         try:
-            files = self.cleo.list_files(self.cleo_folder(folder_name))
-        except Exception as exc:  # noqa: BLE001 - one folder's failure must not stop the others
-            self.report.problem(self.tenant, f"folder '{folder_name}'", exc)
-            return
-        for file in files:
-            self.report.count("seen")
-            try:
-                self.file(folder_name, owners, file)
-            except Exception as exc:  # noqa: BLE001 - recorded; the next cycle resumes this file
-                self.report.problem(self.tenant, f"{folder_name}/{file.name}", exc)
-
-    # -- the four stages ------------------------------------------------------------------------
-    def file(self, folder_name: str, owners: list[TradingPartner], file: CleoFile) -> None:
-        entry = self.ledger_entry(folder_name, owners, file)
-        if entry is None:
-            return
-        read_now = entry.status == InboundFileStatus.STORED
-        if read_now:
-            self.read(entry, owners)
-        if entry.ack_text and not entry.ack_uploaded:
-            self.acknowledge(entry, check_first=not read_now)
-        if not entry.picked_up:
-            self.pick_up(entry, owners[0], file)
-
-    def ledger_entry(self, folder_name: str, owners: list[TradingPartner], file: CleoFile) -> InboundFile | None:
-        """The file's ledger entry; a new one (the bytes stored first) if it has none."""
-        name = file.name
-        entry = InboundFile.objects.filter(tenant=self.tenant, folder=folder_name, name=name).first()
-        if entry is not None and entry.picked_up:
-            if not entry.cleo_file_id or entry.cleo_file_id == file.id:
-                self.report.count("already_picked_up")  # Cleo still lists what it deleted: leave it
-                return None
-            # The partner reused a name we picked up before: a new file, kept under its Cleo id.
-            name = f"{file.name} [{file.id}]"
-            entry = InboundFile.objects.filter(tenant=self.tenant, folder=folder_name, name=name).first()
-        if entry is not None:
-            self.report.count("resumed")
-            return entry
-        content = self.cleo.download_file(file)
-        try:
-            with transaction.atomic():
-                entry = InboundFile.objects.create(
-                    tenant=self.tenant, partner=owners[0], folder=folder_name, name=name,
-                    content_hash=hashlib.sha256(content).hexdigest(), size=len(content), raw=content,
-                    cleo_file_id=file.id, status=InboundFileStatus.STORED)
-        except IntegrityError:
-            return InboundFile.objects.get(tenant=self.tenant, folder=folder_name, name=name)
-        self.report.count("new")
-        return entry
-
-    def read(self, entry: InboundFile, owners: list[TradingPartner]) -> None:
-        raw = bytes(entry.raw)
-        earlier = (InboundFile.objects.filter(tenant=self.tenant, content_hash=entry.content_hash)
-                   .exclude(pk=entry.pk).exclude(status__in=(InboundFileStatus.STORED, InboundFileStatus.SAME_CONTENT))
-                   .order_by("pk").first())
-        if earlier is not None:
-            entry.same_as = earlier
-            when = f"{earlier.received_at:%Y-%m-%d %H:%M} UTC"
-            self.settle(entry, InboundFileStatus.SAME_CONTENT,
-                        f"the same bytes as {earlier.folder}/{earlier.name} (received {when}, "
-                        f"{earlier.get_status_display().lower()}): nothing imported again")
-            return
-        try:
-            result = parse_text(raw)
-        except X12Error as exc:
-            self.settle(entry, InboundFileStatus.MALFORMED, f"not X12, kept as received: {exc}")
-            return
-        partner = _sender_partner(self.tenant, result) or owners[0]
-        entry.partner = partner
-        with transaction.atomic():
-            notes, acks_status = self.apply_acknowledgments(entry, partner, result, raw)
-            when = timezone.now().astimezone(zoneinfo.ZoneInfo(self.tenant.time_zone or "UTC"))
-            ack = acknowledgment_build(partner=partner, result=result, when=when.replace(tzinfo=None))
-            received = invoices_receive(entry=entry, partner=partner, verdicts=ack.verdicts, user=self.user)
-            status, note = _outcome(result, received, notes, acks_status)
-            if ack.text:
-                entry.ack_file_name = unique_upload_name(partner.their_isa_id, f"997-{PurePosixPath(entry.name).stem}",
-                                                         timezone.now())
-                entry.ack_text = ack.text
-            self.settle(entry, status, note)
-        for item in received:
-            if item.document is not None:
-                self.report.count("invoices_new" if item.created else "invoices_known")
-
-    def apply_acknowledgments(self, entry: InboundFile, partner: TradingPartner, result: ParseResult,
-                              raw: bytes) -> tuple[list[str], str]:
-        """A partner's 997s go to the outbound flow, which knows the 810s they answer."""
-        if not any(is_acknowledgment_group(g) for i in result.interchanges for g in i.groups):
-            return [], ""
-        from .outbound.acks import acknowledgments_apply
-
-        try:
-            counts = acknowledgments_apply(tenant=self.tenant, partner=partner, text=_decoded(raw),
-                                           source=f"{entry.folder}/{entry.name}")
-        except DataFailure as exc:
-            return [f"997 not applied: {exc}"], InboundFileStatus.MALFORMED
-        self.report.count("acknowledgments")
-        said = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items() if value)
-        return [f"997 applied to our 810s: {said or 'nothing in it'}"], InboundFileStatus.ACKNOWLEDGMENT
-
-    def settle(self, entry: InboundFile, status: str, note: str) -> None:
-        entry.status, entry.note = status, note
-        entry.save()
-        self.report.count(str(status))
-
-    def acknowledge(self, entry: InboundFile, *, check_first: bool) -> None:
-        partner = entry.partner
-        if partner is None:
-            raise ConfigFailure(f"no trading partner for {entry}: our 997 {entry.ack_file_name} cannot be sent",
-                                system=SYSTEM)
-        folder = self.cleo_folder(partner.outbound_folder)
-        self.cleo.upload_file(folder, entry.ack_file_name, entry.ack_text.encode(), check_first=check_first)
-        entry.ack_uploaded = True
-        entry.save(update_fields=["ack_uploaded"])
-        self.report.count("997_sent")
-
-    def pick_up(self, entry: InboundFile, owner: TradingPartner, file: CleoFile) -> None:
-        """Delete or move, as the partner owning the folder says; a file already gone is done."""
-        if owner.after_pickup == AfterPickup.MOVE:
-            archive = self.cleo_folder(owner.archive_folder)
-            try:
-                self.cleo.move_file(file, archive)
-            except CleoNotFound:
-                pass
-        else:
-            self.cleo.delete_file(file)
-        entry.picked_up = True
-        entry.save(update_fields=["picked_up"])
-        self.report.count("picked_up")
+            cleo.move_file(file, archive)
+        except CleoNotFound:
+            return {"gone": True}  # moved or deleted by an earlier try, or by someone else
+        return {"moved_to": archive.name}
+    return {"deleted": cleo.delete_file(file)}
 
 
-def _sender_partner(tenant: Tenant, result: ParseResult) -> TradingPartner | None:
+def _gone(cleo: CleoClient, inbound: CleoFolder, file: CleoFile) -> dict[str, Any] | None:
+    """Picked up already (by an earlier try whose end was lost) when the folder no longer holds
+    this file; another file of the same name is not this one."""
+    still_there = any(f.id == file.id for f in cleo.list_files(inbound, name=file.name))
+    return None if still_there else {"gone": True}
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _acknowledgments_only(raw: bytes) -> tuple[str, str] | None:
+    """(ISA05, ISA06) when the file's first group is a group of 997s, else None: read as a 997
+    only, never parsed as an invoice file too. Reads the first few segments."""
+    sender: tuple[str, str] = ("", "")
+    try:
+        for elements in SegmentReader(raw):
+            if elements[0] == "ISA" and len(elements) > 6:
+                sender = (elements[5].strip(), elements[6].strip())
+            elif elements[0] == "GS":
+                return sender if len(elements) > 1 and elements[1] == "FA" else None
+            elif elements[0] == "ST":
+                return sender if len(elements) > 1 and elements[1] in ("997", "999") else None
+    except X12Error:
+        return None
+    return None
+
+
+def _read_acknowledgments(ctx: StepContext, entry: InboundFile, raw: bytes, qualifier: str, sender: str) -> None:
+    partner = (partner_for_sender(tenant=ctx.tenant, qualifier=qualifier, sender_id=sender) if sender else None) \
+        or entry.partner
+    entry.partner = partner
+    with transaction.atomic():
+        notes, status = _apply_acknowledgments(ctx, entry, partner, raw, None)
+        _settle(ctx, entry, status, "\n".join(notes))
+
+
+def _read_x12(ctx: StepContext, entry: InboundFile, raw: bytes, result: ParseResult) -> None:
+    document, tenant = ctx.document, ctx.tenant
+    partner = _sender_partner(tenant, result) or entry.partner
+    if partner is None:
+        raise ConfigFailure(f"no trading partner polls {entry.folder} any more: nothing to answer "
+                            f"{entry.name} with", system=SYSTEM)
+    entry.partner = partner
+    with transaction.atomic():
+        notes, acks_status = _apply_acknowledgments(ctx, entry, partner, raw, result)
+        when = timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.time_zone or "UTC"))
+        ack = acknowledgment_build(partner=partner, result=result, when=when.replace(tzinfo=None))
+        received = invoices_receive(entry=entry, partner=partner, verdicts=ack.verdicts, user=ctx.user)
+        status, note = _outcome(result, received, notes, acks_status)
+        if ack.text:
+            document.artifact = ack.text
+            document.artifact_name = document.artifact_name or unique_upload_name(
+                partner.their_isa_id, f"997-{PurePosixPath(entry.name).stem}", timezone.now())
+        _settle(ctx, entry, status, note)
+    created = [item.document for item in received if item.document is not None and item.created]
+    known = sum(1 for item in received if item.document is not None and not item.created)
+    for key, value in (("invoices_new", len(created)), ("invoices_known", known)):
+        if value:
+            ctx.count(key, value)
+    ctx.queue(created)
+
+
+def _apply_acknowledgments(ctx: StepContext, entry: InboundFile, partner: TradingPartner | None, raw: bytes,
+                           result: ParseResult | None) -> tuple[list[str], str]:
+    """A partner's 997s go to the outbound flow, which knows the 810s they answer."""
+    if result is not None and not any(is_acknowledgment_group(g) for i in result.interchanges for g in i.groups):
+        return [], ""
+    source = f"{entry.folder}/{entry.name}"
+    if partner is None:
+        return [f"997 not applied: no trading partner sent it or polls {entry.folder}"], InboundFileStatus.MALFORMED
+    try:
+        results: list[AckSetResult] = acknowledgments_read(raw, source=source)
+        counts = acknowledgments_apply(tenant=ctx.tenant, partner=partner, results=results, source=source)
+    except DataFailure as exc:
+        return [f"997 not applied: {exc}"], InboundFileStatus.MALFORMED
+    ctx.count("acknowledgments")
+    said = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items() if value)
+    return [f"997 applied to our 810s: {said or 'nothing in it'}"], InboundFileStatus.ACKNOWLEDGMENT
+
+
+def _settle(ctx: StepContext, entry: InboundFile, status: str, note: str) -> None:
+    """The ledger's verdict, committed with the document's artifact (our 997, if any)."""
+    entry.status, entry.note = status, note or "nothing in it to import or acknowledge"
+    with transaction.atomic():
+        entry.save(update_fields=["status", "note", "partner", "same_as"])
+        ctx.save("artifact", "artifact_name", "mapped")
+    ctx.count(str(status))
+
+
+def _sender_partner(tenant: Any, result: ParseResult) -> TradingPartner | None:
     """The partner whose ISA id sent the file; the folder's owner when none matches."""
     for interchange in result.interchanges:
         if interchange.enveloped and interchange.sender_id:
@@ -293,11 +314,49 @@ def _outcome(result: ParseResult, received: list[ReceivedSet], notes: list[str],
         status = acks_status
     else:
         status = InboundFileStatus.NO_INVOICES
-    return status, "\n".join(lines) or "nothing in it to import or acknowledge"
+    return status, "\n".join(lines)
 
 
-def _decoded(raw: bytes) -> str:
+# -- the document's own records ------------------------------------------------------------------
+def _listed_file(document: Document) -> CleoFile:
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return CleoFile.from_json(json.loads(document.raw))
+    except ValueError as exc:
+        raise DataFailure(f"the file as Cleo listed it cannot be read back: {exc}", system=SYSTEM) from exc
+
+
+def _owner(document: Document) -> TradingPartner | None:
+    """The partner polling the folder the file was listed in (it says how to pick it up)."""
+    return TradingPartner.objects.filter(pk=document.mapped.get("partner_id"), tenant=document.tenant_id).first()
+
+
+def _entry(document: Document) -> InboundFile:
+    entry = InboundFile.objects.select_related("partner").filter(document=document).first()
+    if entry is None:
+        raise DataFailure("the file's bytes are not in the ledger: replay from the download step", system=SYSTEM)
+    return entry
+
+
+def inbox_file_links(document: Document) -> list[tuple[str, str]]:
+    entry_id = document.mapped.get("inbound_file_id")
+    try:
+        return [(f"The file in the ledger: {document.source}", reverse("admin:edi_inboundfile_change",
+                                                                        args=[entry_id]))] if entry_id else []
+    except NoReverseMatch:
+        return []
+
+
+CLEO_INBOX_FLOW = register(Flow(
+    name=INBOX, label="Cleo inbox (files from partners)",
+    steps=(Step("download", inbox_file_download, DocumentState.RECEIVED),
+           Step("read", inbox_file_read, DocumentState.MAPPED),
+           Step("acknowledge", inbox_file_acknowledge, DocumentState.MAPPED),
+           Step("pick_up", inbox_file_pick_up, DocumentState.DONE)),
+    poll=inbox_receive,
+    needs=("cleoconnection",),
+    outcome_prefix="files_",
+    description="Files in the partners' Cleo folders: kept byte for byte, 997s applied to our 810s, invoices handed "
+                "to 810-ap with our 997 back, then picked up.",
+    show_artifact=x12_one_segment_per_line,
+    document_links=inbox_file_links,
+))

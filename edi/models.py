@@ -1,8 +1,9 @@
-"""Trading partners, the client firms they are billed for, mapping overrides, and the ledger
-of files picked up from Cleo.
+"""Trading partners, the client firms they are billed for, mapping overrides, the control
+numbers of the 810s we sent, and the ledger of files picked up from Cleo.
 
 Control numbers live on the partner row and are allocated under a row lock
-(edi/partners.py), so two workers never hand out the same ISA13, GS06 or ST02.
+(edi/partners.py), so two workers never hand out the same ISA13, GS06 or ST02; the numbers an
+810 went out with are indexed (OutboundControl), so a partner's 997 finds it by index.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from connector.models import Document
 from tenants.models import Tenant
 
 isa_id_validator = RegexValidator(r"^[A-Za-z0-9 .\-_:/]{1,15}$", "1 to 15 letters, digits, spaces or . - _ : /")
@@ -131,6 +133,28 @@ class MappingOverride(models.Model):
         return f"{self.kind}: {self.source_value} → {self.target}"
 
 
+class OutboundControl(models.Model):
+    """The control numbers an outbound 810 carries: a partner's 997 names its group (AK1 GS06)
+    and set (AK2 ST02), and this finds the document by index. Kept from the render step on, so
+    a replay renders the same numbers."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(TradingPartner, on_delete=models.CASCADE, related_name="outbound_controls")
+    interchange = models.PositiveBigIntegerField(help_text="ISA13")
+    group = models.PositiveBigIntegerField(help_text="GS06")
+    set_control = models.PositiveBigIntegerField(help_text="ST02")
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="outbound_control")
+    allocated_at = models.DateTimeField(default=timezone.now, help_text="Also the 810's ISA/GS date and time")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "interchange", "group", "set_control"],
+                                               name="one_810_per_control_numbers")]
+        indexes = [models.Index(fields=["partner", "group", "set_control"], name="outbound_control_by_997")]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: ISA13 {self.interchange} GS06 {self.group} ST02 {self.set_control}"
+
+
 class InboundFileStatus(models.TextChoices):
     STORED = "stored", "Stored"
     IMPORTED = "imported", "Imported"
@@ -141,10 +165,14 @@ class InboundFileStatus(models.TextChoices):
 
 
 class InboundFile(models.Model):
-    """The ledger of files picked up from Cleo. The raw bytes are stored before anything else
-    happens; (tenant, folder, name) and the content hash keep a file from being imported twice."""
+    """The ledger of files picked up from Cleo: the raw bytes, stored before anything else
+    happens, and what reading them found. A file is its Cleo id (a partner may drop a new file
+    under an old name); the content hash recognises the same bytes sent again. Its stages
+    (download, read, our 997, pickup) are the steps of its cleo-inbox Document."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="inbound_files")
+    document = models.OneToOneField(Document, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="inbound_file", help_text="Its stages, attempts and effects")
     partner = models.ForeignKey(TradingPartner, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="inbound_files")
     folder = models.CharField(max_length=200)
@@ -152,18 +180,16 @@ class InboundFile(models.Model):
     content_hash = models.CharField(max_length=64, db_index=True)
     size = models.PositiveBigIntegerField()
     raw = models.BinaryField()
-    cleo_file_id = models.CharField(max_length=64, blank=True)
+    cleo_file_id = models.CharField(max_length=64)
     status = models.CharField(max_length=20, choices=InboundFileStatus.choices, default=InboundFileStatus.STORED)
     note = models.TextField(blank=True)
     same_as = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    ack_file_name = models.CharField(max_length=255, blank=True, help_text="Our 997, named before upload")
-    ack_text = models.TextField(blank=True)
-    ack_uploaded = models.BooleanField(default=False)
-    picked_up = models.BooleanField(default=False, help_text="Deleted or moved in Cleo")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "folder", "name"], name="one_ledger_entry_per_file")]
+        constraints = [models.UniqueConstraint(fields=["tenant", "folder", "cleo_file_id"],
+                                               name="one_ledger_entry_per_cleo_file")]
+        indexes = [models.Index(fields=["tenant", "folder", "name"], name="inbound_file_by_name")]
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:

@@ -12,3 +12,20 @@ def echo_flow():
     yield module
     module.send_failures.clear()
     module.sent.clear()
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_the_test(request):
+    """No test leaves a message on the broker: a task queued by the code under test (a replay,
+    a cycle's fan-out) runs in the test's process, except in tests that start a real worker
+    (marked `worker`), where the worker takes it."""
+    from connector.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False

@@ -27,6 +27,7 @@ from .postings import (
     ap_batch_payload,
     cr_batch_payload,
     post_batch,
+    posted_batch,
 )
 from .query import Condition, Params, filter_params, order_param
 from .records import (
@@ -220,6 +221,13 @@ class VantagepointClient:
                                    bank_code=self.connection.bank_code)
         return post_batch(self.session, AP, payload, description=batch.description or f"AP batch {batch.name}",
                           client_company=self.connection.client_company)
+
+    def ap_voucher_batch_posted(self, name: str) -> PostingResult | None:
+        """Our AP batch as posted, or None: what a step looks for before posting again."""
+        return posted_batch(self.session, AP, name)
+
+    def cash_receipt_batch_posted(self, name: str) -> PostingResult | None:
+        return posted_batch(self.session, CR, name)
 
     def post_cash_receipt_batch(self, batch: CashReceiptBatch) -> PostingResult:
         payload = cr_batch_payload(batch, ar_account=self.connection.ar_account, bank_code=self.connection.bank_code)

@@ -238,6 +238,12 @@ def _result_from_ledger(kind: _Kind, batch: str, rows: list[dict[str, Any]]) -> 
                          vouchers=vouchers)
 
 
+def posted_batch(session: VantagepointSession, kind: _Kind, name: str) -> PostingResult | None:
+    """The batch as the ledger holds it once posted, or None: the look before a repost."""
+    rows = posted_rows(session, kind, name)
+    return _result_from_ledger(kind, name, rows) if rows else None
+
+
 def _from_ledger_or_raise(session: VantagepointSession, kind: _Kind, name: str,
                           failure: Exception) -> PostingResult:
     """The answer to PostTransFile is lost or unclear: the ledger says whether it posted."""

@@ -71,7 +71,7 @@ class VantagepointSession:
         self.http = PolicyClient(
             connection.base_url, system=SYSTEM, policy=policy, sleep=sleep,
             transport=transport or transport_for(connection.base_url),
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json"}, owner=(SYSTEM, getattr(connection, "pk", None)),
         )
 
     def close(self) -> None:

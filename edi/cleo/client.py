@@ -6,23 +6,28 @@ records) with two things Cleo needs on top:
 - Pacing. Cleo allows about N requests per second per API path and answers 429 above it.
   Every request first takes a slot from the shared limiter (connector.ratelimit), keyed by
   connection and path, so all workers together stay under the limit. A 429 that still
-  arrives is retried by the policy after its Retry-After.
+  arrives holds the shared bucket for its Retry-After (every worker waits, not only the one
+  refused), and the policy retries the request after it.
 - Uploads that never repeat blindly. Cleo has no idempotency key and a second upload is a
   second document at the partner. The caller names the file uniquely
   (`unique_upload_name`); when a try's outcome is unknown (timeout, dropped connection,
   5xx) the folder is searched for that name before anything is sent again.
 
 Links the API returns are followed rather than ids built into paths; the few paths and
-relations we name live in paths.py.
+relations we name live in paths.py. Folder ids are stable, so `folder(name)` remembers them
+for a cycle's length in this process; a folder that answers 404 is forgotten and the step
+retried, so a folder recreated in Cleo is found again.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
 import httpx
 from django.utils import timezone
@@ -45,6 +50,11 @@ DEFAULT_REQUESTS_PER_SECOND = 5
 PACE = 0.95
 UPLOAD_TRIES = 3
 MAX_PAGES = 10_000
+# How long a folder's id is trusted without looking it up again: about one polling cycle.
+FOLDER_CACHE_SECONDS = 300.0
+# Per shared HTTP client (so per connection and process): (username, folder name) -> (folder, until).
+_folders: WeakKeyDictionary[httpx.Client, dict[tuple[str, str], tuple[CleoFolder, float]]] = WeakKeyDictionary()
+_folders_lock = threading.Lock()
 
 
 class CleoNotFound(DataFailure):
@@ -68,7 +78,8 @@ class CleoClient:
         self._bucket_prefix = f"cleo:{connection.pk or id(connection)}:"
         self.http = PolicyClient(
             connection.base_url, system=SYSTEM, policy=policy, transport=transport, sleep=sleep,
-            before_request=self._pace, headers={"Accept": "application/json"},
+            before_request=self._pace, headers={"Accept": "application/json"}, owner=(SYSTEM, connection.pk),
+            after_throttled=self._slow_down,
         )
         self.session = CleoSession(connection, self.http, now=now)
         origin = urlsplit(connection.base_url)
@@ -100,12 +111,41 @@ class CleoClient:
                                 "check the configured folder name", system=SYSTEM)
         return found[0]
 
+    def folder(self, name: str) -> CleoFolder:
+        """`folder_named`, remembered for FOLDER_CACHE_SECONDS by every client of this
+        connection in the process, so each upload does not look its folder up again."""
+        key = (self.connection.username, name)
+        with _folders_lock:
+            hit = _folders.setdefault(self.http.http, {}).get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        found = self.folder_named(name)
+        with _folders_lock:
+            _folders.setdefault(self.http.http, {})[key] = (found, time.monotonic() + FOLDER_CACHE_SECONDS)
+        return found
+
+    def forget_folder(self, folder: CleoFolder) -> None:
+        with _folders_lock:
+            cached = _folders.get(self.http.http, {})
+            for key in [k for k, (f, _) in cached.items() if f.id == folder.id]:
+                del cached[key]
+
+    def _folder_gone(self, folder: CleoFolder, exc: CleoNotFound) -> TransientFailure:
+        """A folder we hold an id for answers 404: forget it; the next try looks it up by name
+        (and fails as configuration if it no longer exists)."""
+        self.forget_folder(folder)
+        return TransientFailure(f"folder '{folder.name}' answered 404 ({exc.message}): looked up again on the next try",
+                                system=SYSTEM)
+
     # --- files -------------------------------------------------------------------------------
 
     def list_files(self, folder: CleoFolder, *, name: str | None = None) -> list[CleoFile]:
         """The folder's files, oldest first, every page read before returning (so deleting
         files while walking the list cannot shift a page under us)."""
-        items = self._collect(folder.link(paths.REL_FILES), f"list files in '{folder.name}'", name_filter=name)
+        try:
+            items = self._collect(folder.link(paths.REL_FILES), f"list files in '{folder.name}'", name_filter=name)
+        except CleoNotFound as exc:
+            raise self._folder_gone(folder, exc) from exc
         files = [CleoFile.from_json(item) for item in items]
         if name is not None:
             files = [f for f in files if f.name == name]
@@ -118,6 +158,12 @@ class CleoClient:
         if len(files) > 1:
             log.warning("Cleo folder '%s' holds %d files named '%s'", folder.name, len(files), name)
         return files[0] if files else None
+
+    def find_upload(self, folder: CleoFolder, name: str, content: bytes) -> UploadResult | None:
+        """An earlier upload of `content` as `name`, if Cleo holds one (found_existing), else None;
+        a file of that name with another size is a data failure, never taken for ours."""
+        existing = self.find_file(folder, name)
+        return None if existing is None else self._found(existing, name, content, 0)
 
     def upload_file(self, folder: CleoFolder, name: str, content: bytes, *, check_first: bool = False) -> UploadResult:
         """Store `content` as `name` in `folder`, at most once.
@@ -151,6 +197,8 @@ class CleoClient:
                 last_failure = TransientFailure(f"upload of '{name}' answered {response.status_code}",
                                                 status=response.status_code, system=SYSTEM)
                 continue
+            if response.status_code == 404:
+                raise self._folder_gone(folder, CleoNotFound(server_message(response), status=404, system=SYSTEM))
             self._raise_for_status(response, f"upload '{name}' to '{folder.name}'")
             return UploadResult(self._uploaded(response, folder, name), found_existing=False, tries=posts)
         return self._settle_failed_upload(folder, name, content, posts, last_failure, outcome_unknown=unknown)
@@ -232,6 +280,12 @@ class CleoClient:
 
     def _pace(self, method: str, path: str) -> None:
         self.limiter.acquire(self._bucket_prefix + paths.rate_limit_key(path), self.rate)
+
+    def _slow_down(self, method: str, path: str, retry_after: float | None) -> None:
+        """Cleo refused with 429: the path's shared bucket gives no slot to any worker until its
+        Retry-After has passed (one interval when it names none)."""
+        self.limiter.hold(self._bucket_prefix + paths.rate_limit_key(path),
+                          retry_after if retry_after is not None else self.rate.interval)
 
     def _url(self, path: str) -> str:
         return self.connection.base_url.rstrip("/") + path

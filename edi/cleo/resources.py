@@ -53,6 +53,12 @@ class CleoFile:
     def link(self, rel: str) -> str:
         return _link(self.links, rel, f"file '{self.name}'")
 
+    def to_json(self) -> dict[str, Any]:
+        """As Cleo lists it (what from_json reads back): kept as a listed file's raw input."""
+        return {"id": self.id, "name": self.name, "size": self.size,
+                "meta": {"created": self.created.isoformat() if self.created else None},
+                "_links": {rel: {"href": href} for rel, href in self.links.items()}}
+
     def sort_key(self) -> datetime:
         return self.created or datetime.min.replace(tzinfo=UTC)
 

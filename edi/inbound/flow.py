@@ -7,31 +7,31 @@ Steps, each resumable on its own (replay starts at the one that failed):
 - check_duplicate: Vantagepoint already holds an AP invoice with this vendor and number, from
   another batch than ours: the document ends duplicate, nothing posted. Our own batch found
   there means an earlier try posted and its end was lost: the post step records it.
-- post: the batch name and period are fixed and saved before the first try, so a crash
-  between posting and our commit is found in the ledger on the retry, never posted twice.
-  Saves voucher, posting sequence, period and batch in `external_ids["vantagepoint"]`.
+- post: an effect (connector/effects.py) declared with the batch name as its key and the
+  posting period as its intent, both fixed at the first try; after a crash between posting
+  and our commit the retry looks in the ledger for the batch before posting, so it is never
+  posted twice. Saves voucher, posting sequence, period and batch in
+  `external_ids["vantagepoint"]`.
 
-The polling cycle takes the partners' files in (edi.inbox) and then runs every document still
-in received, and any left in mapped by a crash, through the steps.
+Its documents are created by the Cleo inbox (edi/inbox.py), which queues each for a worker;
+the flow's own cycle is a sweep that hands out any document a dead worker left waiting.
 """
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.urls import NoReverseMatch, reverse
 
+from connector.clients import vantagepoint_client
 from connector.failures import ConfigFailure, DataFailure, MappingMissing
 from connector.flows import Flow, Step, register
-from connector.locks import exclusive
-from connector.models import Document, DocumentState, SyncRun
-from connector.pipeline import StepContext, document_process
-from connector.sync import sync_run_count
+from connector.models import Document, DocumentState
+from connector.pipeline import StepContext
+from connector.vantagepoint import PostingResult
 from connector.vantagepoint.postings import ap_batch_payload
 
-from ..clients import vantagepoint_client
-from ..inbox import inbox_sweep
 from ..models import MappingKind, TradingPartner
 from ..x12 import X12Error, invoice_from_dict
 from . import AP_810
@@ -39,8 +39,6 @@ from .resolve import RecordCheck, invoice_resolve
 from .voucher import ap_posting_period, voucher_batch, voucher_batch_name, voucher_from_invoice, voucher_total
 
 SYSTEM = AP_810
-# Left in these states only by a run that died mid-way: the next cycle resumes them.
-RESUMABLE = (DocumentState.RECEIVED, DocumentState.MAPPED)
 KIND_WORDS = {MappingKind.VENDOR: "vendor", MappingKind.PROJECT: "project", MappingKind.ACCOUNT: "GL account",
               MappingKind.UNIT: "unit"}
 
@@ -91,43 +89,24 @@ def _check_duplicate(ctx: StepContext) -> None:
 
 def _post(ctx: StepContext) -> None:
     document = ctx.document
+    posting = ctx.effect_declare("post", key=voucher_batch_name(document),
+                                 intent={"period": ap_posting_period(tenant=ctx.tenant)})
+    batch = voucher_batch(document, name=posting.key, period=posting.intent["period"])
     with vantagepoint_client(ctx.tenant) as vp:
-        if not document.mapped.get("posting"):
-            posting = {"batch": voucher_batch_name(document), "period": ap_posting_period(tenant=ctx.tenant)}
-            document.mapped = {**document.mapped, "posting": posting}
-            payload = ap_batch_payload(voucher_batch(document), liability_code=vp.connection.liability_code,
-                                       bank_code=vp.connection.bank_code)
-            document.artifact = json.dumps(payload, indent=2, default=str)  # the request, as it will be sent
-            document.artifact_name = posting["batch"]
-            ctx.save("mapped", "artifact", "artifact_name", "step")
-        result = vp.post_ap_voucher_batch(voucher_batch(document))
-    document.external_ids = {**document.external_ids, "vantagepoint": {
-        "batch": result.batch, "period": result.period, "post_seq": result.post_seqs[0] if result.post_seqs else None,
-        "voucher": result.vouchers[0] if result.vouchers else "", "already_posted": result.already_posted}}
+        payload = ap_batch_payload(batch, liability_code=vp.connection.liability_code,
+                                   bank_code=vp.connection.bank_code)
+        document.artifact = json.dumps(payload, indent=2, default=str)  # the request, as it is sent
+        document.artifact_name = batch.name
+        posted = ctx.effect("post", do=lambda key: _posting(vp.post_ap_voucher_batch(batch)),
+                            look=lambda: _posting(vp.ap_voucher_batch_posted(batch.name)))
+    document.external_ids = {**document.external_ids, "vantagepoint": posted}
 
 
-def inbound_poll(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = None) -> dict[str, int]:
-    """Take the partners' files in, then push every waiting invoice through the steps.
-
-    Invoices are processed even when some files could not be taken in; the cycle then ends
-    failed with what went wrong, and the counts so far are kept on the run."""
-    report = inbox_sweep(tenant=run.tenant, trigger=trigger, user=user)
-    for key, value in report.counts.items():
-        sync_run_count(run, key, value)
-    pending = Document.objects.filter(tenant=run.tenant, flow=AP_810, state__in=RESUMABLE).order_by("pk")
-    for pk in pending.values_list("pk", flat=True):
-        with exclusive(f"document:{pk}") as acquired:
-            if not acquired:
-                continue  # a replay holds it right now
-            document = Document.objects.select_related("tenant").get(pk=pk)
-            if document.state not in RESUMABLE:
-                continue
-            document_process(document, trigger=trigger, user=user)
-            sync_run_count(run, str(document.state))
-    if report.problems:
-        run.progress = f"{len(report.problems)} inbox problem(s); first: {report.problems[0]}"[:200]
-        raise report.failure()
-    return {}
+def _posting(result: PostingResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"batch": result.batch, "period": result.period, "post_seq": result.post_seqs[0] if result.post_seqs else None,
+            "voucher": result.vouchers[0] if result.vouchers else "", "already_posted": result.already_posted}
 
 
 def inbound_document_links(document: Document) -> list[tuple[str, str]]:
@@ -157,9 +136,9 @@ INBOUND_810_FLOW = register(Flow(
     steps=(Step("resolve", _resolve, DocumentState.MAPPED),
            Step("check_duplicate", _check_duplicate, DocumentState.MAPPED),
            Step("post", _post, DocumentState.POSTED)),
-    poll=inbound_poll,
+    sweep=True,
     needs=("vantagepointconnection", "cleoconnection"),
-    description="Supplier 810 files in the partners' Cleo folders become posted Vantagepoint AP vouchers, "
-                "with a 997 back for every interchange.",
+    description="Supplier invoices taken in from the partners' Cleo folders (by the Cleo inbox) become posted "
+                "Vantagepoint AP vouchers.",
     document_links=inbound_document_links,
 ))

@@ -152,13 +152,22 @@ class _Resolver:
         self.check, self.tenant, self.partner, self.invoice = check, tenant, partner, invoice
         self.sender, self.sender_is_partner = sender, sender_is_partner
         self.resolution = Resolution()
+        self._overrides: dict[str, tuple[dict[str, MappingOverride], dict[str, MappingOverride]]] | None = None
 
     def override(self, kind: str, value: str) -> MappingOverride | None:
+        """The tenant's override for `value` (exactly as written, else ignoring case). The
+        tenant's overrides are read once per invoice, not once per candidate value."""
         value = value.strip()
         if not value:
             return None
-        found = MappingOverride.objects.filter(tenant=self.tenant, kind=kind, source_value=value).first()
-        return found or MappingOverride.objects.filter(tenant=self.tenant, kind=kind, source_value__iexact=value).first()
+        if self._overrides is None:
+            self._overrides = {}
+            for item in MappingOverride.objects.filter(tenant=self.tenant).order_by("kind", "source_value"):
+                exact, folded = self._overrides.setdefault(item.kind, ({}, {}))
+                exact[item.source_value] = item
+                folded.setdefault(item.source_value.casefold(), item)
+        exact, folded = self._overrides.get(kind, ({}, {}))
+        return exact.get(value) or folded.get(value.casefold())
 
     # -- vendor ------------------------------------------------------------------------------
     def vendor(self) -> None:

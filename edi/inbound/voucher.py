@@ -6,9 +6,10 @@ reader's warning travels with the document). Each IT1 line is one voucher line; 
 charges, allowances and taxes add on top is one more line on the first line's account. A
 credit memo (BIG07 CR, amounts positive in the file) posts negative.
 
-The batch name and the posting period are fixed once per document, before the first try, and
-kept in `mapped["posting"]`: every retry and replay then posts the same batch into the same
-period, so Vantagepoint's ledger can tell us it already happened (see
+The batch name and the posting period are fixed once per document, before the first try: the
+post step declares its effect with the batch name as key and the period as intent
+(connector/effects.py), so every retry and replay posts the same batch into the same period,
+and Vantagepoint's ledger can tell us it already happened (see
 connector.vantagepoint.postings) instead of our posting twice.
 """
 from __future__ import annotations
@@ -71,9 +72,9 @@ def ap_posting_period(*, tenant: Tenant, today: date | None = None) -> int:
     return today.year * 100 + today.month
 
 
-def voucher_batch(document: Document) -> APVoucherBatch:
-    """The batch of `mapped["voucher"]` under the name and period fixed in `mapped["posting"]`."""
-    voucher, posting = document.mapped["voucher"], document.mapped["posting"]
+def voucher_batch(document: Document, *, name: str, period: int) -> APVoucherBatch:
+    """The batch of `mapped["voucher"]` under the name and period fixed when the post was declared."""
+    voucher = document.mapped["voucher"]
     invoice_date = date.fromisoformat(voucher["invoice_date"])
     due_date = date.fromisoformat(voucher["due_date"]) if voucher.get("due_date") else None
     lines = tuple(APVoucherLine(wbs1=line["wbs1"], wbs2=line["wbs2"], wbs3=line["wbs3"], account=line["account"],
@@ -81,7 +82,7 @@ def voucher_batch(document: Document) -> APVoucherBatch:
                                 po_number=line["po_number"]) for line in voucher["lines"])
     entry = APVoucher(vendor=voucher["vendor"], invoice=voucher["invoice"], invoice_date=invoice_date, lines=lines,
                       pay_date=due_date if due_date and due_date >= invoice_date else None)
-    return APVoucherBatch(name=posting["batch"], period=int(posting["period"]), vouchers=(entry,),
+    return APVoucherBatch(name=name, period=int(period), vouchers=(entry,),
                           description=f"EDI 810 {voucher['invoice']}"[:60])
 
 

@@ -3,9 +3,10 @@ partner's own error codes on the document.
 
 The 997 names our group (AK1: GS01, GS06) and each set (AK2: ST01, ST02). GS06 and ST02 come
 from the partner's own counters (edi.partners.control_numbers_allocate), so partner + GS06 +
-ST02 finds exactly one outbound document: the render step keeps those numbers in the
-document's external_ids for this lookup. The inbound poll finds 997 files in the partner's
-folder and calls `acknowledgments_apply` for each; it owns the file, this owns its meaning.
+ST02 finds exactly one outbound document: the render step indexes those numbers
+(edi.models.OutboundControl) for this lookup. The Cleo inbox (edi/inbox.py) finds 997 files
+in the partner's folder, reads each once and hands its results to `acknowledgments_apply`;
+it owns the file, this owns its meaning.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from connector.failures import DataFailure
 from connector.models import Document, DocumentState
 from tenants.models import Tenant
 
-from ..models import TradingPartner
+from ..models import OutboundControl, TradingPartner
 from ..x12 import AckSetResult, X12Error, read_997
 from . import AR_810
 
@@ -52,18 +53,18 @@ STATUS_WORDS = {"A": "accepted", "E": "accepted with errors", "R": "rejected", "
                 "X": "rejected, content could not be analyzed"}
 
 
-def acknowledgments_apply(*, tenant: Tenant, partner: TradingPartner, text: str, source: str) -> dict[str, int]:
-    """Mark the 810s a 997 answers acknowledged (A, E) or rejected (anything else).
+def acknowledgments_apply(*, tenant: Tenant, partner: TradingPartner, source: str, text: str | bytes | None = None,
+                          results: list[AckSetResult] | None = None) -> dict[str, int]:
+    """Mark the 810s a 997 answers acknowledged (A, E) or rejected (anything else): its
+    `results` as read (edi.x12.read_997), or its `text` read here.
 
     Returns counts: sets (results read), acknowledged, rejected, unchanged (the document was
     already in that state), not_sent (found, but our upload is not committed yet: the answer is
     kept and applied when it is), unmatched (no 810 of ours with that partner, GS06 and ST02).
     A text that holds no 997 is a data failure: the caller keeps the file and says so.
     """
-    try:
-        results = read_997(text)
-    except X12Error as exc:
-        raise DataFailure(f"{source}: not a readable 997 ({exc})", system="x12") from exc
+    if results is None:
+        results = acknowledgments_read(text or "", source=source)
     counts = {"sets": 0, "acknowledged": 0, "rejected": 0, "unchanged": 0, "not_sent": 0, "unmatched": 0}
     for result in results:
         counts["sets"] += 1
@@ -80,6 +81,13 @@ def acknowledgments_apply(*, tenant: Tenant, partner: TradingPartner, text: str,
         for document in documents:
             counts[_apply_to_document(document, result, source=source)] += 1
     return counts
+
+
+def acknowledgments_read(text: str | bytes, *, source: str) -> list[AckSetResult]:
+    try:
+        return read_997(text)
+    except X12Error as exc:
+        raise DataFailure(f"{source}: not a readable 997 ({exc})", system="x12") from exc
 
 
 def ack_outcome(result: AckSetResult) -> tuple[str, str]:
@@ -108,13 +116,13 @@ def _documents_answered(*, tenant: Tenant, partner: TradingPartner, result: AckS
     group = _number(result.group_control)
     if group is None:
         return []
-    documents = Document.objects.filter(tenant=tenant, flow=AR_810, external_ids__partner_id=partner.pk,
-                                        external_ids__gs06=group)
+    controls = OutboundControl.objects.filter(partner=partner, group=group)
     if result.set_control is not None:  # no AK2: the answer is for the whole group
         st02 = _number(result.set_control)
         if st02 is None:
             return []
-        documents = documents.filter(external_ids__st02=st02)
+        controls = controls.filter(set_control=st02)
+    documents = Document.objects.filter(tenant=tenant, flow=AR_810, pk__in=controls.values("document_id"))
     return list(documents.order_by("pk"))
 
 

@@ -5,35 +5,44 @@ Steps, each resumable on its own (a replay starts at the one that failed):
 - map: find the trading partner that bills the client (none: needs_mapping, naming the
   client), read the client firm and the project, build the 810 and check that X12 can carry
   it. Persists `mapped` (partner, client, the invoice as the 810 model).
-- render: allocate ISA13/GS06/ST02 once (kept in external_ids, so a replay reuses them and
-  a 997 finds the document), render, validate with edi.x12, and save the text and a file
-  name no other upload will have, all before anything leaves.
-- upload: put the file in the partner's outbound folder. A marker saved before the first
-  try makes every later try (a retry, a replay, a worker that died after the upload and
-  before the commit) look in the folder for that name first, so the partner gets one file.
+- render: allocate ISA13/GS06/ST02 once (indexed in OutboundControl, so a replay reuses them
+  and a 997 finds the document by index), render, validate with edi.x12, and name the file
+  so no other upload will have its name.
+- upload: an effect (connector/effects.py) whose key is the file name: after a crash or a
+  lost answer, the next try (a retry, a replay, a worker that died after the upload and
+  before the commit) looks in the folder for that name first, so the partner gets one file.
   Persists the Cleo file id; the document is sent.
+
+Its input is the AR invoice stream (connector.vantagepoint.ar_invoices), read since the
+flow's own cursor "ar-810:vantagepoint:ar-invoices"; the engine makes one document per
+invoice and hands each to a worker. The partners' 997s come in through the Cleo inbox
+(edi/inbox.py), which hands them to acks.py.
 """
 from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from connector.clients import vantagepoint_client
 from connector.failures import ConfigFailure, DataFailure, MappingMissing
 from connector.flows import Flow, Step, register
 from connector.models import Document, DocumentState
 from connector.pipeline import StepContext
+from connector.vantagepoint.ar_invoices import AR_INVOICES, ar_invoice_from_json
 
 from ..cleo import unique_upload_name
-from ..clients import cleo_client, vantagepoint_client
-from ..models import TradingPartner
+from ..clients import cleo_client
+from ..display import x12_one_segment_per_line
+from ..models import OutboundControl, TradingPartner
 from ..partners import control_numbers_allocate, envelope_for, partner_for_client
+from ..uploads import upload_once
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
 from . import AR_810
-from .mapping import SYSTEM, ar_invoice_from_json, ar_invoice_to_810, invoice_810_check
-from .poll import ar_810_poll
+from .mapping import SYSTEM, ar_invoice_to_810, invoice_810_check
 
 UPLOAD_ENCODING = "ascii"  # the mapping folds free text to ASCII; identifiers are refused otherwise
 
@@ -61,6 +70,7 @@ def ar_invoice_map(ctx: StepContext) -> None:
     invoice_810 = ar_invoice_to_810(invoice=invoice, client=client, project=project, partner=partner,
                                     tenant=ctx.tenant)
     invoice_810_check(invoice=invoice_810, partner=partner)
+    ctx.memo["partner"] = partner
     document.mapped = {**document.mapped, "partner": {"id": partner.pk, "name": partner.name},
                        "project": {"wbs1": invoice.project, "name": project.name if project else ""},
                        "invoice": invoice_to_dict(invoice_810)}
@@ -68,21 +78,16 @@ def ar_invoice_map(ctx: StepContext) -> None:
 
 def ar_invoice_render(ctx: StepContext) -> None:
     document = ctx.document
-    partner = _partner_of(document)
-    ids = dict(document.external_ids)
-    if ids.get("partner_id") != partner.pk or "isa13" not in ids:
-        # Handed out once and kept: a replay renders the same numbers, so a number is never
-        # used for two files and the partner's 997 always finds this document.
-        allocated = control_numbers_allocate(partner=partner, sets=1)
-        ids.update(partner_id=partner.pk, isa13=allocated.interchange, gs06=allocated.group,
-                   st02=allocated.sets[0], rendered_at=timezone.now().isoformat())
-        document.external_ids = ids
-        ctx.save("external_ids")
+    partner = _partner_of(ctx)
+    control = _control_numbers(document, partner)
+    document.external_ids = {**document.external_ids, "partner_id": partner.pk, "isa13": control.interchange,
+                             "gs06": control.group, "st02": control.set_control,
+                             "rendered_at": control.allocated_at.isoformat()}
     invoice = invoice_from_dict(document.mapped["invoice"])
-    when = datetime.fromisoformat(ids["rendered_at"]).astimezone(zoneinfo.ZoneInfo(ctx.tenant.time_zone or "UTC"))
+    when = control.allocated_at.astimezone(zoneinfo.ZoneInfo(ctx.tenant.time_zone or "UTC"))
     try:
         text = render_interchange([invoice], envelope_for(partner), when=when,
-                                  controls=ControlNumbers(ids["isa13"], ids["gs06"], ids["st02"]))
+                                  controls=ControlNumbers(control.interchange, control.group, control.set_control))
     except RenderError as exc:  # a partner setting changed since the map step checked it
         raise DataFailure(f"{exc.field}: {exc}", system=SYSTEM) from exc
     errors = [problem for problem in validate(text) if problem.severity is Severity.ERROR]
@@ -93,50 +98,74 @@ def ar_invoice_render(ctx: StepContext) -> None:
     if not document.artifact_name:
         document.artifact_name = unique_upload_name(partner.their_isa_id, f"810-{document.external_key}",
                                                     timezone.now())
-    ctx.save("artifact", "artifact_name", "external_ids")
+
+
+def _control_numbers(document: Document, partner: TradingPartner) -> OutboundControl:
+    """The numbers this 810 goes out with, handed out once and kept (indexed) from then on: a
+    replay renders the same numbers, so a number never serves two files and the partner's
+    997 always finds this document."""
+    ids = document.external_ids
+    if ids.get("partner_id") == partner.pk and "isa13" in ids:  # rendered before: its row is committed
+        return OutboundControl(tenant=document.tenant, partner=partner, document=document, interchange=ids["isa13"],
+                               group=ids["gs06"], set_control=ids["st02"],
+                               allocated_at=datetime.fromisoformat(ids["rendered_at"]))
+    with transaction.atomic():
+        allocated = control_numbers_allocate(partner=partner, sets=1)
+        numbers = {"partner": partner, "interchange": allocated.interchange, "group": allocated.group,
+                   "set_control": allocated.sets[0]}
+        existing = OutboundControl.objects.filter(document=document).first() if "partner_id" in ids else None
+        if existing is not None:  # mapped to another partner since: these numbers are its now
+            OutboundControl.objects.filter(pk=existing.pk).update(**numbers, allocated_at=timezone.now())
+            return OutboundControl.objects.get(pk=existing.pk)
+        try:
+            with transaction.atomic():
+                return OutboundControl.objects.create(tenant=document.tenant, document=document, **numbers)
+        except IntegrityError:
+            pass
+    # A render that died after committing its numbers (keep those: the numbers just taken are
+    # a gap, which X12 allows), or counters that wrapped after 999,999,999 (the 810 that last
+    # had these numbers is long answered).
+    earlier = OutboundControl.objects.filter(document=document).first()
+    if earlier is not None and earlier.partner_id == partner.pk:
+        return earlier
+    with transaction.atomic():
+        OutboundControl.objects.filter(**numbers).delete()
+        OutboundControl.objects.filter(document=document).delete()
+        return OutboundControl.objects.create(tenant=document.tenant, document=document, **numbers)
 
 
 def ar_invoice_upload(ctx: StepContext) -> None:
     document = ctx.document
-    partner = _partner_of(document)
+    partner = _partner_of(ctx)
     if not document.artifact or not document.artifact_name:
         raise DataFailure("nothing rendered to upload: replay from the render step", system=SYSTEM)
-    looked_before = bool(document.external_ids.get("upload_started_at"))
-    if not looked_before:
-        # Saved before the first try: whatever happens after it, the next try looks first.
-        document.external_ids = {**document.external_ids, "upload_started_at": timezone.now().isoformat()}
-        ctx.save("external_ids")
     with cleo_client(ctx.tenant) as cleo:
-        folder = cleo.folder_named(partner.outbound_folder)
-        result = cleo.upload_file(folder, document.artifact_name, document.artifact.encode(UPLOAD_ENCODING),
-                                  check_first=looked_before)
+        folder = cleo.folder(partner.outbound_folder)
+        uploaded = upload_once(ctx, cleo=cleo, folder=folder, name=document.artifact_name,
+                               content=document.artifact.encode(UPLOAD_ENCODING))
     # A 997 may have been applied while we uploaded (it keeps its answer in external_ids).
     stored = Document.objects.filter(pk=document.pk).values_list("external_ids", flat=True).first() or {}
     ack = stored.get("ack")
     document.external_ids = {**document.external_ids, **({"ack": ack} if ack else {}),
-                             "cleo_file_id": result.file.id, "cleo_folder": folder.name,
-                             "found_in_folder": result.found_existing}
+                             "cleo_file_id": uploaded["cleo_file_id"], "cleo_folder": folder.name,
+                             "found_in_folder": uploaded["found_in_folder"]}
     if ack and ack.get("state") in (DocumentState.ACKNOWLEDGED, DocumentState.REJECTED):
         ctx.finish(ack["state"], f"{ack.get('source', '997')}: {ack.get('outcome', '')}")
 
 
-def _partner_of(document: Document) -> TradingPartner:
+def _partner_of(ctx: StepContext) -> TradingPartner:
+    """The partner the map step chose (looked up once per pass through the steps)."""
+    document = ctx.document
     partner_id = (document.mapped.get("partner") or {}).get("id")
+    known = ctx.memo.get("partner")
+    if known is not None and known.pk == partner_id:
+        return known
     partner = TradingPartner.objects.filter(pk=partner_id, tenant=document.tenant).first() if partner_id else None
+    ctx.memo["partner"] = partner
     if partner is None:
         raise ConfigFailure("the trading partner this invoice was mapped to no longer exists: replay from map",
                             system=SYSTEM)
     return partner
-
-
-def ar_810_show(document: Document) -> str:
-    """The 810 one segment per line, as people read X12."""
-    text = document.artifact
-    if not text.startswith("ISA") or len(text) < 106:
-        return text
-    terminator = text[105]
-    segments = (segment.strip("\r\n") for segment in text.split(terminator))
-    return "\n".join(segment + terminator for segment in segments if segment)
 
 
 def ar_810_links(document: Document) -> list[tuple[str, str]]:
@@ -160,10 +189,10 @@ AR_810_FLOW = register(Flow(
         Step("render", ar_invoice_render, DocumentState.MAPPED),
         Step("upload", ar_invoice_upload, DocumentState.SENT),
     ),
-    poll=ar_810_poll,
+    stream=AR_INVOICES,
     needs=("vantagepointconnection", "cleoconnection"),
     description="Posted Vantagepoint AR invoices of clients billed through a trading partner, as X12 810 files "
                 "in the partner's Cleo folder",
-    show_artifact=ar_810_show,
+    show_artifact=x12_one_segment_per_line,
     document_links=ar_810_links,
 ))

@@ -14,13 +14,10 @@ Money keeps Vantagepoint's signs until the end: a negative total is a credit mem
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from connector.failures import ConfigFailure, DataFailure
 from connector.vantagepoint.records import ARInvoice, ARInvoiceLine, Firm, Project
@@ -51,37 +48,6 @@ NAME_MAX, ADDRESS_MAX, CITY_MAX, DESCRIPTION_MAX = 60, 55, 30, 80
 INVOICE_NUMBER_MAX = 22
 CREDIT_MEMO = "CR"
 TERMS_BASIC, BASIS_INVOICE_DATE = "01", "3"
-
-
-# -- the invoice as received, kept on the Document -------------------------------------------
-def ar_invoice_to_json(invoice: ARInvoice) -> str:
-    """The invoice exactly as the client read it: money as strings, dates as ISO text."""
-    return json.dumps(asdict(invoice), default=_json_value, sort_keys=True, indent=1)
-
-
-def ar_invoice_from_json(text: str) -> ARInvoice:
-    """Back from a Document's raw input; a document whose raw input is not one fails as data."""
-    try:
-        data = json.loads(text)
-        lines = tuple(ARInvoiceLine(**{**line, "quantity": Decimal(line["quantity"]),
-                                        "unit_price": Decimal(line["unit_price"]), "amount": Decimal(line["amount"])})
-                      for line in data.pop("lines"))
-        return ARInvoice(**{
-            **data, "lines": lines, "invoice_date": date.fromisoformat(data["invoice_date"]),
-            "due_date": date.fromisoformat(data["due_date"]) if data.get("due_date") else None,
-            "post_date": datetime.fromisoformat(data["post_date"]), "mod_date": datetime.fromisoformat(data["mod_date"]),
-        })
-    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-        raise DataFailure(f"the stored AR invoice cannot be read back ({type(exc).__name__}: {exc})",
-                          system=SYSTEM) from exc
-
-
-def _json_value(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 # -- the mapping ------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ def test_support_replays_a_failed_document_after_confirming(page, live_server, l
     assert "send" in page.inner_text("#content table")
     assert echo_flow.sent == [], "nothing happens before the confirmation"
     page.click("input[type=submit][value^='Yes, replay']")
-    page.wait_for_selector(".messagelist .success")
+    page.wait_for_selector(".messagelist .info")
+    assert "Queued a replay of 1 document (INV-77)" in page.inner_text(".messagelist"), "it says what was queued"
+    assert "Replayed by sam at" in page.inner_text(".field-replay_view"), "the document page shows the outcome"
+    assert "now sent" in page.inner_text(".field-replay_view")
 
     document.refresh_from_db()
     assert document.state == DocumentState.SENT

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from connector.failures import TransientFailure
 from connector.http import HttpPolicy
 from connector.ratelimit import LocalRateLimiter, Rate, RateLimiter, RedisRateLimiter
 from edi.cleo import CleoClient
@@ -27,6 +28,9 @@ class NoPacing(RateLimiter):
         return 0.0
 
     def reset(self, key: str) -> None:
+        pass
+
+    def hold(self, key: str, seconds: float) -> None:
         pass
 
 
@@ -54,6 +58,27 @@ def test_without_pacing_429s_come_and_retry_after_is_honoured(connection, sim, s
         cleo.list_files(folder)  # no failure reaches the caller
     assert sim.rejected(path_contains=files_path(folder)) >= 2
     assert set(sim_time.sleeps) == {1.0}  # the simulator's Retry-After, not a guess
+
+
+def test_a_429_holds_the_path_for_every_client_of_the_connection(connection, sim, sim_time):
+    """Fan-out: many workers share the connection's bucket; when Cleo refuses one of them, the
+    others must not spend their own requests (and 429s) finding out."""
+    limiter = LocalRateLimiter(clock=sim_time.clock, sleep=sim_time.sleep)
+    refused = CleoClient(connection, transport=sim.transport(), sleep=sim_time.sleep, limiter=limiter,
+                         policy=HttpPolicy(max_attempts=1))  # its 429 reaches this test instead of a retry
+    other = CleoClient(connection, transport=sim.transport(), sleep=sim_time.sleep, limiter=limiter)
+    folder = refused.folder_named(INBOUND_FOLDER)
+    sim.set_rate_limit(1)  # Cleo stricter today than the 5 a second the clients pace for
+    refused.list_files(folder)
+    with pytest.raises(TransientFailure, match="429"):
+        refused.list_files(folder)
+    refused_at = sim.calls_to(path_contains=files_path(folder))[-1].at
+
+    other.list_files(folder)
+
+    last = sim.calls_to(path_contains=files_path(folder))[-1]
+    assert last.status == 200 and last.at - refused_at >= 1.0, "it waited out the Retry-After the other was told"
+    assert sim.rejected(path_contains=files_path(folder)) == 1
 
 
 def test_retry_after_is_capped(connection, sim, sim_time):

@@ -89,6 +89,27 @@ def test_redis_bucket_is_shared_by_two_limiter_instances(redis_prefix):
     assert worker_a.reserve("cleo:1:/api/folders", Rate(5), max_wait=60) == pytest.approx(1.2)
 
 
+def test_a_hold_gives_no_slot_before_it_ends_then_paces_as_before():
+    fake = FakeTime()
+    limiter = LocalRateLimiter(clock=fake.clock, sleep=fake.sleep)
+    limiter.reserve("k", Rate(5), max_wait=60)
+    limiter.hold("k", 2.0)  # the server said 429, Retry-After 2
+    limiter.hold("k", 0.5)  # a shorter hold never shortens one in force
+    waits = [limiter.reserve("k", Rate(5), max_wait=60) for _ in range(3)]
+    assert waits == pytest.approx([2.0, 2.2, 2.4])
+    assert limiter.reserve("other", Rate(5), max_wait=60) == 0, "other paths are not held"
+
+
+def test_a_hold_in_redis_holds_every_worker(redis_prefix):
+    url, prefix = redis_prefix
+    fake = FakeTime()
+    told, other = (RedisRateLimiter.from_url(url, clock=fake.clock, sleep=fake.sleep, prefix=prefix) for _ in range(2))
+    told.hold("cleo:1:/api/folders/{id}/files", 3.0)
+    assert other.reserve("cleo:1:/api/folders/{id}/files", Rate(5), max_wait=60) == pytest.approx(3.0)
+    told.hold("cleo:1:/api/folders/{id}/files", 1.0)
+    assert told.reserve("cleo:1:/api/folders/{id}/files", Rate(5), max_wait=60) == pytest.approx(3.2)
+
+
 def test_redis_bucket_paces_threads_of_two_workers_on_redis_time(redis_prefix):
     """Real time, Redis's clock: 2 workers x 2 threads x 10 acquires at 100/s."""
     url, prefix = redis_prefix

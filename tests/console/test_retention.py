@@ -3,12 +3,10 @@ audit trail kept; old attempts and sync runs deleted; flows register their own p
 from datetime import timedelta
 
 import pytest
-from django.db.models import Q
 from django.utils import timezone
 
 from connector.celery import app as celery_app
 from connector.models import Attempt, AuditEvent, Document, DocumentState, SyncRun, SyncRunStatus
-from connector.retention import PayloadPurge, register_purge, unregister_purge
 from console.models import RetentionPolicy
 from console.retention import retention_jobs, retention_periods, retention_step
 from console.tasks import retention_purge, retention_sweep
@@ -109,27 +107,23 @@ def test_the_sweep_starts_one_chain_per_tenant_and_job(eager_celery):
     assert retention_sweep.delay().get() == 2 * len(retention_jobs())
 
 
-def test_a_flow_registers_its_own_payloads():
-    """How edi registers the Cleo file ledger's raw bytes (the engine imports no flow)."""
+def test_the_edi_flow_registers_the_cleo_file_ledger():
+    """edi registers its file ledger's raw bytes from its AppConfig (the engine imports no flow);
+    a file not yet taken in ("stored") is kept whatever its age."""
     from edi.models import InboundFile
 
     tenant = make_tenant()
-    purge = register_purge(PayloadPurge(
-        name="cleo-files", model="edi.InboundFile", clear={"raw": b""}, aged_by="received_at",
-        finished=Q(status__in=["imported", "acknowledgment", "same_content", "no_invoices"]),
-        failed=Q(status="malformed")))  # "stored": not yet taken in, so kept whatever its age
-    try:
-        assert "purge:cleo-files" in retention_jobs()
-        old = InboundFile.objects.create(tenant=tenant, folder="in", name="a.edi", content_hash="h", size=3,
-                                         raw=b"ISA", status="imported", received_at=NOW - timedelta(days=400))
-        kept = InboundFile.objects.create(tenant=tenant, folder="in", name="b.edi", content_hash="h2", size=3,
-                                          raw=b"ISA", status="malformed", received_at=NOW - timedelta(days=100))
-        assert retention_step(tenant_id=tenant.pk, job="purge:cleo-files", now=NOW).cleared == 1
-        old.refresh_from_db()
-        kept.refresh_from_db()
-        assert bytes(old.raw) == b"" and bytes(kept.raw) == b"ISA"
-    finally:
-        unregister_purge(purge.name)
+    assert "purge:cleo-files" in retention_jobs()
+    old = InboundFile.objects.create(tenant=tenant, folder="in", name="a.edi", cleo_file_id="A", content_hash="h", size=3,
+                                     raw=b"ISA", status="imported", received_at=NOW - timedelta(days=400))
+    kept = InboundFile.objects.create(tenant=tenant, folder="in", name="b.edi", cleo_file_id="B", content_hash="h2", size=3,
+                                      raw=b"ISA", status="malformed", received_at=NOW - timedelta(days=100))
+    waiting = InboundFile.objects.create(tenant=tenant, folder="in", name="c.edi", cleo_file_id="C", content_hash="h3", size=3,
+                                         raw=b"ISA", status="stored", received_at=NOW - timedelta(days=900))
+    assert retention_step(tenant_id=tenant.pk, job="purge:cleo-files", now=NOW).cleared == 1
+    for entry in (old, kept, waiting):
+        entry.refresh_from_db()
+    assert bytes(old.raw) == b"" and bytes(kept.raw) == b"ISA" and bytes(waiting.raw) == b"ISA"
 
 
 def test_an_unknown_job_is_named():

@@ -1,7 +1,7 @@
 """A tenant wired to both simulators, for the EDI flows' end-to-end tests.
 
 Vantagepoint and Cleo simulators are mounted in process (httpx.WSGITransport) at the
-connection URLs; clients built by edi.clients wait on a simulated clock, so Cleo's real
+connection URLs; clients built by connector.clients and edi.clients wait on a simulated clock, so Cleo's real
 5-per-second limit and every backoff cost no real time.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from connector.clients import client_options
 from connector.http import mount_transport, unmount_transport
 from connector.ratelimit import LocalRateLimiter
-from edi.clients import client_options
 from sandbox import cleo as cleo_sandbox
 from sandbox import vantagepoint as vp_sandbox
 from tenants.models import CleoConnection, Tenant, VantagepointConnection

@@ -1,8 +1,9 @@
-"""edi.clients builds a tenant's clients against the mounted simulators."""
+"""connector.clients and edi.clients build a tenant's clients against the mounted simulators."""
 import pytest
 
+from connector.clients import vantagepoint_client
 from connector.failures import ConfigFailure
-from edi.clients import cleo_client, vantagepoint_client
+from edi.clients import cleo_client
 from tenants.models import CleoConnection
 
 

@@ -53,3 +53,36 @@ def test_replay_failures_since_confirms_then_replays_only_the_users_tenants(clie
     assert (mine_doc.state, their_doc.state) == (DocumentState.SENT, DocumentState.FAILED)
     assert LogEntry.objects.filter(user=user, object_id=str(mine_doc.pk)).exists()
     assert mine_doc.audit_events.filter(action="replay", user=user).exists()
+
+
+def test_replay_is_queued_and_the_page_shows_how_it_ended_never_a_success_for_a_failure(client, echo_flow):
+    """The request only queues (nothing runs in it); the message says what was queued; the
+    document's page says queued, then what became of it, failure included."""
+    from django.contrib.messages import get_messages
+
+    from connector.queue import queue_held
+    from connector.work import document_work
+
+    tenant = make_tenant()
+    document = failed_document(tenant, "INV-9", echo_flow)
+    sue = make_user("sue", tenant=tenant, role=Role.SUPPORT)
+    client.force_login(sue)
+    url = reverse("admin:connector_document_actions", args=[document.pk, "replay"])
+    page_url = reverse("admin:connector_document_change", args=[document.pk])
+
+    with queue_held() as queued:
+        response = client.post(url, {"confirm": "yes"})
+    assert response.status_code == 302
+    [message] = [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+    assert message[0] == "info" and message[1].startswith("Queued a replay of 1 document (INV-9)")
+    document.refresh_from_db()
+    assert document.state == DocumentState.FAILED and [w.document_id for w in queued] == [document.pk]
+    assert "Replay queued by sue at" in client.get(page_url).content.decode()
+
+    echo_flow.send_failures.append("data")  # the replay fails again
+    (work,) = queued
+    assert (work.trigger, work.user_id) == ("manual", sue.pk)
+    document_work(document_id=work.document_id, trigger=work.trigger, user=sue)
+    html = client.get(page_url).content.decode()
+    assert "Replayed by sue at" in html and "did not go through and is now failed: echo: BIG02 is missing" in html
+    assert 'class="success"' not in html, "never a success message for a replay that failed"

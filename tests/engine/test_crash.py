@@ -17,9 +17,9 @@ from connector.models import FlowSchedule, RunLock, SyncRun, SyncRunStatus
 from connector.schedules import schedules_ensure
 from connector.sync import sync_lock_key
 from connector.tasks import run_flow
-from tests.engine.processes import ROOT, process_env, process_stop, unique_queue, wait_for, worker_start
 from tests.engine.stall_flow import RELEASE_FILE_ENV, STALL, STALLED, stalled_pid
 from tests.factories import make_tenant
+from tests.workers import ROOT, private_queue, process_env, process_stop, wait_for, worker_start
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -42,9 +42,9 @@ def test_a_killed_cycle_does_not_block_the_next_and_shows_as_abandoned(stall_flo
     schedules_ensure(tenants=[tenant])
     key = sync_lock_key(tenant_id=tenant.pk, flow_name=STALL)
     env = process_env(LOCK_TTL_SECONDS="6", **{RELEASE_FILE_ENV: str(tmp_path / "never")})
-    log = (tmp_path / "cycle.log").open("w")
-    cycle = subprocess.Popen([sys.executable, "-m", "tests.engine.stall_flow", "--tenant", tenant.slug],
-                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with (tmp_path / "cycle.log").open("w") as log:
+        cycle = subprocess.Popen([sys.executable, "-m", "tests.engine.stall_flow", "--tenant", tenant.slug],
+                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         killed = wait_for(lambda: stalled_run(tenant), timeout=60, what="the cycle to stall")
         assert stalled_pid(killed.progress) == cycle.pid
@@ -55,7 +55,7 @@ def test_a_killed_cycle_does_not_block_the_next_and_shows_as_abandoned(stall_flo
         cycle.send_signal(signal.SIGKILL)
         cycle.wait(timeout=30)
     finally:
-        process_stop(cycle, log)
+        process_stop(cycle)
     tick = {"tenant_id": tenant.pk, "flow": STALL}
 
     # Right after the kill, the dead cycle's lock still holds: a tick skips and writes no run.
@@ -78,10 +78,10 @@ def test_a_task_redelivered_after_its_worker_died_waits_for_the_lock_and_does_it
     redelivered task finds its dead self's lock and retries instead of being acknowledged."""
     tenant = make_tenant()
     release = tmp_path / "release"
-    queue = unique_queue()
+    queue = private_queue()
     env = process_env(LOCK_TTL_SECONDS="10", **{RELEASE_FILE_ENV: str(release)})
-    worker, log = worker_start(app="tests.engine.stall_worker", queue=queue, env=env, log_path=tmp_path / "worker.log",
-                               pool="prefork")
+    worker = worker_start(app="tests.engine.stall_worker", queue=queue, env=env, log_path=tmp_path / "worker.log",
+                          pool="prefork")
     try:
         sent = run_flow.apply_async(kwargs={"tenant_id": tenant.pk, "flow": STALL}, queue=queue)
         killed = wait_for(lambda: stalled_run(tenant), timeout=60, what="the cycle to stall in the worker")
@@ -92,7 +92,7 @@ def test_a_task_redelivered_after_its_worker_died_waits_for_the_lock_and_does_it
         done = wait_for(lambda: SyncRun.objects.filter(tenant=tenant, status=SyncRunStatus.SUCCEEDED).first(),
                         timeout=120, what="the redelivered task to run the cycle")
     finally:
-        process_stop(worker, log)
+        process_stop(worker)
     assert done.task_id == sent.id, "the redelivered task itself ran the cycle"
     killed.refresh_from_db()
     assert killed.status == SyncRunStatus.ABANDONED and f"found by run {done.pk}" in killed.error

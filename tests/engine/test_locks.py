@@ -12,8 +12,8 @@ from connector import flows
 from connector.locks import REDIS_KEY_PREFIX, Lease, LockLost, _heartbeat, database_lock, redis_client, redis_lock
 from connector.models import RunLock, SyncRun, SyncRunStatus, Trigger
 from connector.sync import sync_run_execute
-from tests.engine.processes import wait_for
 from tests.factories import make_tenant
+from tests.workers import wait_for
 
 BACKENDS = [pytest.param(database_lock, id="database")]
 if settings.REDIS_URL:

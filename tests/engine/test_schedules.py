@@ -73,7 +73,7 @@ def test_the_command_creates_pauses_and_resumes_and_keeps_an_edited_cadence(need
     call_command("schedules_ensure", stdout=out)
     lines = out.getvalue().splitlines()
     assert f"echo for {tenant.slug}: created (running, every 300 seconds)" in lines
-    assert not any(other.slug in line for line in lines)
+    assert not any(other.slug in line for line in lines), lines
 
     task = echo_task(tenant)
     task.interval = IntervalSchedule.objects.create(every=17, period=IntervalSchedule.MINUTES)

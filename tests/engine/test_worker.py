@@ -3,16 +3,16 @@ the embedded filesystem broker locally) against the test database."""
 import pytest
 
 from connector.models import Document, SyncRun, SyncRunStatus
-from tests.engine.processes import process_env, process_stop, unique_queue, wait_for, worker_start
 from tests.factories import make_tenant
+from tests.workers import private_queue, wait_for, worker_start, worker_stop
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_sync_cycle(echo_flow, tmp_path):
     tenant = make_tenant()
-    queue = unique_queue()
-    worker, log = worker_start(app="tests.worker_app", queue=queue, env=process_env(), log_path=tmp_path / "worker.log")
+    queue = private_queue()
+    worker = worker_start(queue=queue, log_path=tmp_path / "worker.log")
     try:
         from connector.tasks import run_flow
 
@@ -24,5 +24,5 @@ def test_a_real_worker_runs_a_sync_cycle(echo_flow, tmp_path):
         assert set(Document.objects.filter(tenant=tenant).values_list("external_key", "state")) == {
             ("A-1", "sent"), ("A-2", "sent")}
     finally:
-        process_stop(worker, log)
+        worker_stop(worker)
     assert "connector.run_flow" in (tmp_path / "worker.log").read_text(), "the worker process ran the task"

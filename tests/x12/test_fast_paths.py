@@ -238,7 +238,10 @@ def test_a_parse_keeps_what_the_program_froze_frozen(settle_any: None) -> None:
     try:
         frozen = gc.get_freeze_count()
         parse_text(VALID_4010)
-        assert gc.get_freeze_count() == frozen and gc.isenabled()
+        # Settling would unfreeze everything (the count drops to 0). Another thread of the test
+        # session (a live server, a browser driver) may free one or two frozen objects meanwhile:
+        # that is not the parse's doing, so the count may drop by a handful, never to nothing.
+        assert frozen - 10 <= gc.get_freeze_count() <= frozen and gc.isenabled()
     finally:
         gc.unfreeze()
 

@@ -10,6 +10,7 @@ import pytest
 from connector.models import Document, SyncRun, Trigger
 from connector.sync import sync_run_execute
 from edi.inbound import AP_810
+from edi.inbox import INBOX
 from edi.models import InboundFile
 from edi.x12 import read_997
 from tests.factories import make_partner
@@ -33,7 +34,21 @@ def sample_files() -> list[Path]:
 
 
 def poll(tenant) -> SyncRun:
-    return sync_run_execute(tenant=tenant, flow_name=AP_810, trigger=Trigger.MANUAL)
+    """What the beat schedule does, each run inline: the Cleo inbox takes the files in (their
+    invoices processed in the same run), then 810-ap's sweep resumes anything left waiting.
+    Returns the inbox's run."""
+    run = sync_run_execute(tenant=tenant, flow_name=INBOX, trigger=Trigger.MANUAL, inline=True)
+    sync_run_execute(tenant=tenant, flow_name=AP_810, trigger=Trigger.MANUAL, inline=True)
+    return run
+
+
+def ack_effect(entry: InboundFile):
+    """Our 997's upload (an effect of the file's document), or None when it has none."""
+    return entry.document.effects.filter(name="upload_997").first()
+
+
+def picked_up(entry: InboundFile) -> bool:
+    return entry.document.effects.filter(name="pick_up", state="confirmed").exists()
 
 
 def documents(tenant) -> list[Document]:
@@ -50,7 +65,7 @@ def ledger(tenant, name: str) -> InboundFile:
 
 def acks_sent(cleo_sim, entry: InboundFile):
     """Our 997 for a ledger entry, as the partner finds it in the outbound folder."""
-    stored = next(f for f in cleo_sim.files("Outbound") if f.name == entry.ack_file_name)
+    stored = next(f for f in cleo_sim.files("Outbound") if f.name == entry.document.artifact_name)
     return read_997(stored.content)
 
 

@@ -15,6 +15,7 @@ from connector.replay import document_replay
 from connector.schedules import schedules_ensure_for_tenant
 from edi.inbound import AP_810
 from edi.inbound.demo import DEMO_PARTNER, inbound_demo_files, supplier_interchange, supplier_invoice
+from edi.inbox import INBOX
 from edi.models import MappingKind, MappingOverride
 from tests.factories import make_partner
 
@@ -29,25 +30,30 @@ def test_manage_py_sync_runs_one_cycle(edi_tenant, partner, cleo_sim):
     sample = next(p for p in sample_files() if p.name.startswith("01_"))
     cleo_sim.put_file("Inbound", sample.name, sample.read_bytes())
     out = io.StringIO()
-    call_command("sync", "810-ap", "--tenant", edi_tenant.slug, stdout=out)
+    call_command("sync", INBOX, "--tenant", edi_tenant.slug, stdout=out)
 
-    assert out.getvalue().startswith("810-ap for acme-eng: Succeeded")
+    assert out.getvalue().startswith("cleo-inbox for acme-eng: Succeeded")
     assert "invoices_new 2" in out.getvalue() and "posted 1" in out.getvalue() and "needs_mapping 1" in out.getvalue()
-    assert SyncRun.objects.get(flow=AP_810).counts["new"] == 1
+    assert SyncRun.objects.get(flow=INBOX).counts["new"] == 1
     assert len(documents(edi_tenant)) == 2
+    out = io.StringIO()
+    call_command("sync", AP_810, "--tenant", edi_tenant.slug, stdout=out)
+    assert out.getvalue().startswith("810-ap for acme-eng: Succeeded — nothing seen"), "nothing was left waiting"
 
 
 def test_manage_py_sync_fails_loudly_when_a_folder_cannot_be_read(edi_tenant, partner):
     partner.inbound_folder = "No Such Folder"
     partner.save()
     with pytest.raises(CommandError, match="folder 'No Such Folder'"):
-        call_command("sync", "810-ap", "--tenant", edi_tenant.slug, stdout=io.StringIO())
+        call_command("sync", INBOX, "--tenant", edi_tenant.slug, stdout=io.StringIO())
 
 
 def test_the_flow_is_scheduled_per_tenant_once_both_connections_are_enabled(edi_tenant):
     assert get_flow(AP_810).needs == ("vantagepointconnection", "cleoconnection")
-    task = next(t for t in schedules_ensure_for_tenant(edi_tenant) if t.name == f"{AP_810} for {edi_tenant.slug}")
-    assert json.loads(task.kwargs) == {"tenant_id": edi_tenant.pk, "flow": AP_810} and task.enabled
+    tasks = {t.name: t for t in schedules_ensure_for_tenant(edi_tenant)}
+    for flow in (AP_810, INBOX):
+        task = tasks[f"{flow} for {edi_tenant.slug}"]
+        assert json.loads(task.kwargs) == {"tenant_id": edi_tenant.pk, "flow": flow} and task.enabled
 
 
 def test_the_demo_files_post_two_invoices_and_park_one_until_its_po_is_mapped(edi_tenant, cleo_sim, vp_sim):
@@ -104,3 +110,4 @@ def test_an_account_override_on_a_product_id_wins_over_the_partner_default(edi_t
     rows = [r for r in vp_sim.ledger("AP") if r["Batch"] == document.external_ids["vantagepoint"]["batch"]]
     assert [(r["Description"], r["Account"]) for r in rows] == [("Survey stakes", "5010.00"),
                                                                 ("Marking paint", "6010.00")]
+

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from connector.models import DocumentState, SyncRunStatus
+from connector.models import DocumentState, EffectState, SyncRunStatus
 from connector.pipeline import document_process
 from connector.replay import document_replay, documents_retry_due
 from connector.vantagepoint import VantagepointClient
@@ -77,8 +77,9 @@ def test_a_crash_between_posting_and_the_commit_does_not_post_twice(edi_tenant, 
 
     document = document_for(edi_tenant, "SF-200")
     assert (document.state, document.step) == (DocumentState.MAPPED, "post"), "as the dead worker left it"
-    batch = document.mapped["posting"]["batch"]
-    assert document.artifact_name == batch and len(ap_rows(vp_sim, batch)) == 1, "posted, and named beforehand"
+    posting = document.effects.get(name="post")
+    batch = posting.key
+    assert posting.state == EffectState.UNKNOWN and len(ap_rows(vp_sim, batch)) == 1, "posted, and named beforehand"
     # Whichever step it resumes at, the ledger holds our batch: found, never posted again.
     document_process(document, trigger="manual", from_step="check_duplicate")
     assert document.state == DocumentState.POSTED
@@ -87,6 +88,7 @@ def test_a_crash_between_posting_and_the_commit_does_not_post_twice(edi_tenant, 
     document.refresh_from_db()
     vantagepoint = document.external_ids["vantagepoint"]
     assert vantagepoint["already_posted"] is True and vantagepoint["batch"] == batch
+    assert document.effects.get(name="post").confirmed_by == "look" and document.artifact_name == batch
     assert len(ap_rows(vp_sim, batch)) == 1 and len(our_batches(vp_sim, document)) == 1
     assert vantagepoint["voucher"] == ap_rows(vp_sim, batch)[0]["Voucher"]
 
@@ -109,13 +111,14 @@ def test_vantagepoint_unavailable_retries_later_into_the_same_batch_and_period(e
 
     document = document_for(edi_tenant, "SF-400")
     assert document.state == DocumentState.RETRYING and document.step == "post"
-    posting = dict(document.mapped["posting"])
+    posting = document.effects.get(name="post")
     vp_sim.faults.clear()
     assert documents_retry_due(now=timezone.now() + timedelta(days=1)) == 1
 
     document.refresh_from_db()
-    assert document.state == DocumentState.POSTED and document.mapped["posting"] == posting
-    assert [b.period for b in our_batches(vp_sim, document)] == [posting["period"]]
+    assert document.state == DocumentState.POSTED and document.external_ids["vantagepoint"]["batch"] == posting.key
+    assert document.effects.get(name="post").intent == posting.intent, "the period fixed at the first try"
+    assert [b.period for b in our_batches(vp_sim, document)] == [posting.intent["period"]]
 
 
 def test_the_voucher_adds_up_to_the_invoice_with_phase_task_and_charges(edi_tenant, partner, cleo_sim, vp_sim):

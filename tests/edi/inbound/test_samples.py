@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from connector.models import DocumentState, SyncRunStatus
+from connector.models import DocumentState, EffectState, SyncRunStatus
 from edi.models import InboundFileStatus, MappingKind, MappingOverride
 
-from .conftest import acks_sent, ap_rows, documents, ledger, poll, sample_files
+from .conftest import ack_effect, acks_sent, ap_rows, documents, ledger, picked_up, poll, sample_files
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_every_sample_file_is_taken_in_acknowledged_and_removed(edi_tenant, all_
     for name, (status, verdicts, note_words) in EXPECTED_FILES.items():
         entry = ledger(edi_tenant, name)
         assert entry.status == status, f"{name}: {entry.note}"
-        assert entry.picked_up and entry.ack_uploaded
+        assert picked_up(entry) and ack_effect(entry).state == EffectState.CONFIRMED
         for words in note_words:
             assert words in entry.note, f"{name}: {entry.note}"
         results = acks_sent(cleo_sim, entry)

@@ -14,12 +14,13 @@ from connector.sync import cursor_advance, sync_run_execute
 from connector.vantagepoint.records import format_datetime
 from edi.models import PartnerClient
 from edi.outbound import AR_810
-from edi.outbound.poll import STREAM
+from edi.outbound.flow import AR_810_FLOW
 from sandbox import cleo as cleo_sandbox
 from tests.factories import make_partner
 
 OUTBOUND = cleo_sandbox.OUTBOUND_FOLDER
 ROOT = Path(__file__).resolve().parents[3]
+CURSOR = AR_810_FLOW.cursor_name  # "ar-810:vantagepoint:ar-invoices"
 
 
 def first_client_project(vp_sim) -> dict:
@@ -44,7 +45,7 @@ def partner(edi_tenant, billed_client):
 @pytest.fixture
 def after_seed(edi_tenant, vp_sim):
     """Start the cursor at the simulator's clock, so a test sees only the invoices it posts."""
-    cursor_advance(tenant=edi_tenant, stream=STREAM, value=format_datetime(vp_sim.clock.now()))
+    cursor_advance(tenant=edi_tenant, stream=CURSOR, value=format_datetime(vp_sim.clock.now()))
 
 
 @pytest.fixture
@@ -54,8 +55,9 @@ def eager_celery():
     celery_app.conf.task_always_eager = False
 
 
-def run_cycle(tenant, trigger: str = Trigger.SCHEDULED) -> SyncRun:
-    run = sync_run_execute(tenant=tenant, flow_name=AR_810, trigger=trigger)
+def run_cycle(tenant, trigger: str = Trigger.SCHEDULED, *, flow: str = AR_810) -> SyncRun:
+    """One cycle, its documents processed before it returns (as `manage.py sync` runs it)."""
+    run = sync_run_execute(tenant=tenant, flow_name=flow, trigger=trigger, inline=True)
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
     return run
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connector.models import Document, DocumentState
+from edi.inbox import INBOX
 from edi.models import PartnerClient
 from edi.outbound import AR_810
 from edi.outbound.acks import acknowledgments_apply
@@ -108,7 +109,7 @@ def test_a_997_that_arrives_before_the_upload_is_committed_is_applied_when_it_is
 
 
 def test_a_client_without_a_partner_waits_visibly_then_goes_out_after_the_mapping_and_a_replay(
-        edi_tenant, vp_sim, cleo_sim, billed_client, after_seed, superuser_client):
+        edi_tenant, vp_sim, cleo_sim, billed_client, after_seed, superuser_client, eager_celery):
     post_invoices(vp_sim, 1)
     run = run_cycle(edi_tenant)
     (document,) = documents()
@@ -123,18 +124,20 @@ def test_a_client_without_a_partner_waits_visibly_then_goes_out_after_the_mappin
 
     partner = make_partner(edi_tenant, outbound_folder=OUTBOUND)
     PartnerClient.objects.create(tenant=edi_tenant, partner=partner, client_id=billed_client)
-    assert run_cycle(edi_tenant).counts["sent"] == 0, "a parked document waits for a human, not for the cycle"
+    assert run_cycle(edi_tenant).counts.get("sent", 0) == 0, "a parked document waits for a human, not for the cycle"
 
     url = reverse("admin:connector_document_actions", args=[document.pk, "replay"])
     confirmation = superuser_client.get(url)
     assert confirmation.status_code == 200 and "Yes, replay 1 document" in confirmation.content.decode()
     assert outbound_files(cleo_sim) == {}, "nothing happens before the confirmation"
-    done = superuser_client.post(url, {"confirm": "yes"})
-    assert done.status_code == 302
+    done = superuser_client.post(url, {"confirm": "yes"}, follow=True)
+    assert "Queued a replay of 1 document" in done.content.decode(), "the message says what was queued"
     document.refresh_from_db()
     assert document.state == DocumentState.SENT
     assert list(outbound_files(cleo_sim)) == [document.artifact_name]
-    assert LogEntry.objects.filter(object_id=str(document.pk), change_message__contains="Replayed").exists()
+    assert LogEntry.objects.filter(object_id=str(document.pk), change_message__contains="Replay queued").exists()
+    page = superuser_client.get(reverse("admin:connector_document_change", args=[document.pk])).content.decode()
+    assert "Replayed by root at " in page and "; now sent." in page, "the document page shows the outcome"
 
 
 def test_replay_failures_since_sends_what_failed_once_the_cause_is_fixed(
@@ -172,7 +175,7 @@ def test_the_document_page_shows_the_mapped_invoice_and_links_to_its_partner(
         "a sent document offers no replay"
 
 
-def test_the_cycle_picks_the_partners_997_up_from_its_folder_and_marks_the_810(
+def test_the_inbox_picks_the_partners_997_up_from_its_folder_and_marks_the_810(
         edi_tenant, vp_sim, cleo_sim, partner, after_seed):
     post_invoices(vp_sim, 2)
     run_cycle(edi_tenant)
@@ -182,13 +185,15 @@ def test_the_cycle_picks_the_partners_997_up_from_its_folder_and_marks_the_810(
     cleo_sim.put_file(partner.inbound_folder, "997_0002.edi", partner_997(
         files[rejected.artifact_name], tamper=("N4*Boston*MA*", "N4*Boston*MASS*")))
 
-    run = run_cycle(edi_tenant)
+    assert run_cycle(edi_tenant).counts.get("queued", 0) == 0, "the ar-810 cycle leaves the inbound folder alone"
+    assert len(cleo_sim.files(partner.inbound_folder)) == 2
+    run = run_cycle(edi_tenant, flow=INBOX)
 
     accepted.refresh_from_db()
     rejected.refresh_from_db()
     assert (accepted.state, rejected.state) == (DocumentState.ACKNOWLEDGED, DocumentState.REJECTED)
     assert "AK4 N402 code 5" in rejected.last_error and f"{partner.inbound_folder}/997_0002.edi" in rejected.last_error
-    assert run.counts["inbox_acknowledgments"] == 2
+    assert run.counts["acknowledgments"] == 2
     assert cleo_sim.files(partner.inbound_folder) == [], "picked up as the partner says (deleted)"
     assert len(outbound_files(cleo_sim)) == 2, "a 997 is never answered with a 997"
-    assert run_cycle(edi_tenant).counts.get("inbox_acknowledgments", 0) == 0, "each 997 is applied once"
+    assert run_cycle(edi_tenant, flow=INBOX).counts.get("acknowledgments", 0) == 0, "each 997 is applied once"

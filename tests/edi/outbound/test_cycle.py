@@ -11,17 +11,16 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from connector.models import Document, DocumentState, SyncRunStatus, Trigger
+from connector.models import Document, DocumentState, EffectState, SyncRunStatus, Trigger
 from connector.pipeline import document_process
 from connector.replay import ReplayRefused, document_replay, documents_retry_due
 from connector.schedules import schedules_ensure_for_tenant
 from connector.sync import cursor_read, sync_run_execute
 from connector.vantagepoint.records import format_datetime
 from edi.outbound import AR_810
-from edi.outbound.poll import STREAM
 from edi.x12 import parse_text
 
-from .conftest import OUTBOUND, WorkerKilled, first_client_project, outbound_files, run_cycle, x12_validate
+from .conftest import CURSOR, OUTBOUND, WorkerKilled, first_client_project, outbound_files, run_cycle, x12_validate
 
 
 def documents(state=None):
@@ -71,10 +70,10 @@ def test_a_cycle_sends_every_invoice_of_a_partner_client_once_as_a_valid_810(
     parked = documents(DocumentState.NEEDS_MAPPING)
     assert len(parked) == len(everything) - len(expected), "no invoice is dropped"
     assert all("has no trading partner" in d.last_error for d in parked)
-    assert run.counts == {"seen": len(everything), "new": len(everything), "duplicate": 0, "sent": len(expected),
-                          "failed": 0, "needs_mapping": len(parked)}
+    assert run.counts == {"seen": len(everything), "new": len(everything), "duplicate": 0, "queued": len(everything),
+                          "sent": len(expected), "needs_mapping": len(parked)}
     last_posting = max(r["PostDate"] for r in vp_sim.ledger("IN"))
-    assert cursor_read(tenant=edi_tenant, stream=STREAM) == format_datetime(last_posting) == run.cursor_after
+    assert cursor_read(tenant=edi_tenant, stream=CURSOR) == format_datetime(last_posting) == run.cursor_after
 
 
 def test_a_second_cycle_and_a_replay_of_a_sent_document_upload_nothing_new(
@@ -86,15 +85,17 @@ def test_a_second_cycle_and_a_replay_of_a_sent_document_upload_nothing_new(
     assert len(files) == 2 and uploads == 2
 
     second = run_cycle(edi_tenant)
-    assert second.counts["new"] == 0 and second.counts["sent"] == 0
+    assert second.counts["new"] == 0 and second.counts.get("sent", 0) == 0
     assert second.counts["duplicate"] == second.counts["seen"] >= 1, "the lookback re-reads, the key dedupes"
 
     document = documents(DocumentState.SENT)[0]
     with pytest.raises(ReplayRefused, match="nothing to resume"):
         document_replay(document, user=None)
-    # Even forced back to the upload step, it looks before it sends.
+    # Even forced back to the upload step, it does not send again: the upload is a confirmed effect.
     document_process(document, trigger=Trigger.MANUAL, from_step="upload")
-    assert document.state == DocumentState.SENT and document.external_ids["found_in_folder"] is True
+    upload = document.effects.get(name="upload")
+    assert document.state == DocumentState.SENT and (upload.state, upload.calls) == (EffectState.CONFIRMED, 1)
+    assert document.external_ids["cleo_file_id"] == upload.result["cleo_file_id"]
 
     assert outbound_files(cleo_sim) == files
     assert len(cleo_sim.calls_to(path_contains="/files", method="POST")) == uploads
@@ -107,13 +108,14 @@ def test_a_worker_that_dies_after_the_upload_leaves_one_file_after_the_next_cycl
         run_cycle(edi_tenant)
     (document,) = documents()
     assert (document.state, document.step) == (DocumentState.MAPPED, "upload")
-    assert document.artifact_name and "upload_started_at" in document.external_ids, "saved before the upload"
+    upload = document.effects.get(name="upload")
+    assert (upload.key, upload.state) == (document.artifact_name, EffectState.UNKNOWN), "declared before the upload"
     assert len(outbound_files(cleo_sim)) == 1
 
     worker_dies_after_upload()  # revive: the next worker lives
     run = run_cycle(edi_tenant)
     document.refresh_from_db()
-    assert document.state == DocumentState.SENT and document.external_ids["found_in_folder"] is True
+    assert document.state == DocumentState.SENT and document.effects.get(name="upload").confirmed_by == "look"
     assert run.counts["sent"] == 1
     assert list(outbound_files(cleo_sim)) == [document.artifact_name]
 
@@ -197,18 +199,18 @@ def test_a_credit_memo_goes_out_with_big07_cr(edi_tenant, vp_sim, cleo_sim, part
 def test_a_worker_that_dies_between_receiving_and_processing_is_resumed_by_the_next_cycle(
         edi_tenant, vp_sim, cleo_sim, partner, after_seed, monkeypatch):
     post_invoices(vp_sim, 3)
-    from edi.outbound import poll
+    from connector import work
 
     def die(*args, **kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr(poll, "document_process", die)
+    monkeypatch.setattr(work, "document_process", die)
     with pytest.raises(WorkerKilled):
         run_cycle(edi_tenant)
     assert {d.state for d in documents()} == {DocumentState.RECEIVED}
     assert len(documents()) == 3 and outbound_files(cleo_sim) == {}
 
-    monkeypatch.setattr(poll, "document_process", document_process)
+    monkeypatch.setattr(work, "document_process", document_process)
     run = run_cycle(edi_tenant)
     assert run.counts["new"] == 0 and run.counts["sent"] == 3
     assert len(outbound_files(cleo_sim)) == 3
@@ -217,10 +219,10 @@ def test_a_worker_that_dies_between_receiving_and_processing_is_resumed_by_the_n
 def test_the_cursor_moves_only_past_committed_documents(edi_tenant, vp_sim, cleo_sim, partner, after_seed,
                                                         monkeypatch):
     post_invoices(vp_sim, 3)
-    before = cursor_read(tenant=edi_tenant, stream=STREAM)
-    from edi.outbound import poll
+    before = cursor_read(tenant=edi_tenant, stream=CURSOR)
+    from connector import cursors
 
-    receive = poll.document_receive
+    receive = cursors.document_receive
     calls = []
 
     def fail_on_the_third(**kwargs):
@@ -229,16 +231,16 @@ def test_the_cursor_moves_only_past_committed_documents(edi_tenant, vp_sim, cleo
             raise RuntimeError("database went away")
         return receive(**kwargs)
 
-    monkeypatch.setattr(poll, "document_receive", fail_on_the_third)
-    failed = sync_run_execute(tenant=edi_tenant, flow_name=AR_810, trigger=Trigger.SCHEDULED)
+    monkeypatch.setattr(cursors, "document_receive", fail_on_the_third)
+    failed = sync_run_execute(tenant=edi_tenant, flow_name=AR_810, trigger=Trigger.SCHEDULED, inline=True)
     assert failed.status == SyncRunStatus.FAILED and "database went away" in failed.error
-    assert cursor_read(tenant=edi_tenant, stream=STREAM) == before
+    assert cursor_read(tenant=edi_tenant, stream=CURSOR) == before
     assert len(documents()) == 2
 
-    monkeypatch.setattr(poll, "document_receive", receive)
+    monkeypatch.setattr(cursors, "document_receive", receive)
     run = run_cycle(edi_tenant)
     assert run.counts["new"] == 1 and len(documents(DocumentState.SENT)) == 3
-    assert cursor_read(tenant=edi_tenant, stream=STREAM) > before
+    assert cursor_read(tenant=edi_tenant, stream=CURSOR) > before
 
 
 def test_manage_py_sync_runs_one_cycle_and_prints_its_summary(edi_tenant, vp_sim, cleo_sim, partner, billed_client):
@@ -247,8 +249,8 @@ def test_manage_py_sync_runs_one_cycle_and_prints_its_summary(edi_tenant, vp_sim
     total = len(vp_sim.invoice_keys())
     sent = len(seeded_keys(vp_sim, billed_client))
     lines = out.getvalue().splitlines()
-    assert lines[0] == (f"ar-810 for {edi_tenant.slug}: Succeeded — duplicate 0, failed 0, "
-                        f"needs_mapping {total - sent}, new {total}, seen {total}, sent {sent}")
+    assert lines[0] == (f"ar-810 for {edi_tenant.slug}: Succeeded — duplicate 0, "
+                        f"needs_mapping {total - sent}, new {total}, queued {total}, seen {total}, sent {sent}")
     assert lines[1].startswith("cursor: (start) → 2024-")
     assert len(outbound_files(cleo_sim)) == sent
 

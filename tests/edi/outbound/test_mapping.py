@@ -9,14 +9,10 @@ from decimal import Decimal
 import pytest
 
 from connector.failures import ConfigFailure, DataFailure
+from connector.vantagepoint.ar_invoices import ar_invoice_from_json, ar_invoice_to_json
 from connector.vantagepoint.records import Address, ARInvoice, ARInvoiceLine, Firm, Project
 from edi.models import CreditMemoStyle, TradingPartner, X12Version
-from edi.outbound.mapping import (
-    ar_invoice_from_json,
-    ar_invoice_to_810,
-    ar_invoice_to_json,
-    invoice_810_check,
-)
+from edi.outbound.mapping import ar_invoice_to_810, invoice_810_check
 from edi.partners import envelope_for
 from edi.x12 import ControlNumbers, Severity, parse_text, render_interchange, validate
 from tenants.models import Tenant
