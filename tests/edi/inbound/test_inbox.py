@@ -199,3 +199,14 @@ def test_a_bare_transaction_set_is_answered_in_the_partners_own_envelope(edi_ten
     assert document.raw.startswith("ST*810*0001~") and document.raw.endswith("SE*9*0001~")
     assert f"*ZZ*RECEIVERISA    *ZZ*{SNACKS_SENDER}" in entry.ack_text, "our ids from the partner agreement"
     assert [r.status for r in acks_sent(cleo_sim, entry)] == ["A"]
+
+
+def test_a_set_control_number_with_a_superscript_is_kept_as_text_in_the_key(edi_tenant, partner, cleo_sim):
+    """ST02 is alphanumeric, so '0001²' is accepted; reading it as a number must not raise."""
+    text = snack_file("SF-40", interchange=901).decode().replace("ST*810*0001~", "ST*810*0001²~")
+    cleo_sim.put_file("Inbound", "superscript.edi", text.replace("SE*9*0001~", "SE*9*0001²~").encode())
+    run = poll(edi_tenant)
+
+    (document,) = documents(edi_tenant)
+    assert document.external_key == f"ZZ:{SNACKS_SENDER}/901/901/0001²/SF-40", run.counts
+    assert ledger(edi_tenant, "superscript.edi").status == InboundFileStatus.IMPORTED
