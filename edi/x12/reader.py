@@ -31,6 +31,10 @@ parser reads them; 1 MB chunks made a whole parse about 8% slower."""
 _DETECT_LIMIT = 8192
 """How far to look for a start (ISA, GS or ST) or for the ISA's sixteenth separator."""
 
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+"""The width the standard fixes for each ISA element (ISA01 to ISA16): 106 characters with the
+terminator. Partners who trim the padding are read all the same; `validate` names them."""
+
 Source = str | bytes | bytearray | IO[str] | IO[bytes]
 """Text, bytes, or an open file object (text or binary). Paths are opened by `parse_file`."""
 
@@ -195,6 +199,20 @@ def _isa_indexes(batch: list[list[str]], mentions: int) -> list[int]:
     return [index for index, sid in enumerate(ids) if sid.startswith("ISA")]
 
 
+def _loose_isa(elements: list[str], number: int) -> Problem | None:
+    """A warning naming the first element of a 16-element ISA that is not the width the standard
+    fixes; None for a fixed-width one (an ISA with another count is the envelope's error)."""
+    if len(elements) != 17:
+        return None
+    for index, width in enumerate(ISA_WIDTHS, start=1):
+        value = elements[index]
+        if len(value) != width:
+            return Problem(ProblemCode.ISA_NOT_FIXED_WIDTH,
+                           f"the ISA is not fixed width: ISA{index:02d} {value!r} is {len(value)} characters, "
+                           f"the standard fixes {width}", Position(number, "ISA", index), Severity.WARNING, value)
+    return None
+
+
 def _raw_from(pieces: list[str], index: int) -> list[str]:
     """The unsplit pieces from the `index`-th non-blank one: the exact text, whitespace included."""
     for position, piece in enumerate(pieces):
@@ -218,6 +236,7 @@ class SegmentReader:
         self.notes: list[Problem] = []
         self.delimiters = Delimiters()
         self._chunks = _text_chunks(source, chunk_chars, self.notes)
+        self._yielded = 0
 
     def _read(self) -> str:
         return next(self._chunks, "")
@@ -285,28 +304,30 @@ class SegmentReader:
                 text = buf
                 buf = pieces.pop()
                 if padded in text:
+                    kept = [piece for piece in map(str.strip, pieces) if piece]
                     batch = [piece.split(sep) if padded not in piece else [e.rstrip(" ") for e in piece.split(sep)]
-                             for piece in map(str.strip, pieces) if piece]
+                             for piece in kept]
                 else:
                     # The same as the comprehension above without its padding test, entirely in C.
+                    kept = None
                     batch = list(map(str.split, filter(None, map(str.strip, pieces)), repeat(sep)))
                 if "ISA" in text:
                     for index in _isa_indexes(batch, text.count("ISA")):
                         segment = batch[index]
-                        if first_isa:
-                            first_isa = False
-                            continue
-                        if segment[0] == "ISA" and len(segment) == 17 and segment[16] == delimiters.component:
-                            continue
-                        tail = (term.join(_raw_from(pieces, index)) + term + buf).lstrip()
-                        new, extra = self._later_isa(tail)
-                        if new is None:
+                        if not first_isa and not (segment[0] == "ISA" and len(segment) == 17
+                                                  and segment[16] == delimiters.component):
+                            tail = (term.join(_raw_from(pieces, index)) + term + buf).lstrip()
+                            new, extra = self._later_isa(tail)
+                            if new is not None:
+                                self.delimiters, buf, restart = new, tail + extra, True
+                                batch = batch[:index]
+                                break
                             buf += extra
-                            continue
-                        self.delimiters, buf, restart = new, tail + extra, True
-                        batch = batch[:index]
-                        break
+                        first_isa = False
+                        if segment[0] == "ISA":
+                            self._note_width(segment if kept is None else kept[index].split(sep), index)
                 if batch:
+                    self._yielded += len(batch)
                     yield batch
                 if restart:
                     break
@@ -314,7 +335,10 @@ class SegmentReader:
                 if not chunk:
                     last = buf.strip()
                     if last:
-                        yield [[element.rstrip(" ") for element in last.split(sep)]]
+                        elements = last.split(sep)
+                        if elements[0] == "ISA":
+                            self._note_width(elements, 0)
+                        yield [[element.rstrip(" ") for element in elements]]
                     return
                 if term not in chunk:
                     # A segment longer than a chunk (or text with no terminator at all): gather up
@@ -326,6 +350,13 @@ class SegmentReader:
                     buf = "".join(parts)
                 else:
                     buf += chunk
+
+    def _note_width(self, elements: list[str], index: int) -> None:
+        """A warning for an ISA (its elements as written) that is not fixed width; `index` is its
+        place in the batch about to be yielded."""
+        problem = _loose_isa(elements, self._yielded + index + 1)
+        if problem is not None:
+            self.notes.append(problem)
 
     def __iter__(self) -> Iterator[list[str]]:
         for batch in self.batches():

@@ -191,3 +191,21 @@ def test_file_objects_text_and_binary_read_the_same() -> None:
 def test_chunk_boundaries_never_change_what_is_read(chunk: int, name: str) -> None:
     data = sample(name).read_bytes()
     assert list(SegmentReader(data, chunk_chars=chunk)) == list(SegmentReader(data))
+
+
+def _loose_isas(text: str, chunk: int) -> list[tuple[int, int | None, str | None]]:
+    reader = SegmentReader(text, chunk_chars=chunk)
+    list(reader)
+    return [(p.position.segment_number, p.position.element, p.value) for p in reader.notes
+            if p.code is ProblemCode.ISA_NOT_FIXED_WIDTH]
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 15])
+def test_every_isa_that_is_not_fixed_width_is_named_at_its_segment_whatever_the_chunks(chunk: int) -> None:
+    loose = edit(VALID_4010.replace("000000042", "000000043"), "*ZZ*RECEIVER       *", "*ZZ*RECEIVER*")
+    piped = loose.replace("*", "|").replace("000000043", "000000044")  # new delimiters: the reader restarts
+    text = VALID_4010 + loose + VALID_4010.replace("000000042", "000000045") + piped
+    assert _loose_isas(text, chunk) == [(17, 8, "RECEIVER"), (49, 8, "RECEIVER")]
+    assert _loose_isas(text.rstrip("\n").removesuffix("~").rsplit("IEA", 1)[0] + "ISA*00*", chunk) == \
+        [(17, 8, "RECEIVER"), (49, 8, "RECEIVER")], "a last ISA cut short is the envelope's to report"
+    assert [p for p in parse_text(VALID_4010 + VALID_4010).problems if p.code is ProblemCode.ISA_NOT_FIXED_WIDTH] == []
