@@ -125,31 +125,55 @@ def detect_delimiters(text: str, at_eof: bool = True) -> Delimiters | None:
     raise ReadError("not-x12", f"the input does not start with ISA, GS or ST: {text[:20]!r}")
 
 
+_CP1252 = "".join(bytes([byte]).decode("cp1252", "ignore") or chr(byte) for byte in range(256))
+"""Windows-1252 as a decoding table, its five unassigned bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) read
+as the Latin-1 control characters of the same number, as browsers do: every byte is something."""
+
+
 class _Decoder:
-    """UTF-8 by default; a file that is not UTF-8 is read as Latin-1 from there on, with a note."""
+    """UTF-8, which a byte-order mark declares and most partners send; from the first byte that
+    is not UTF-8 on, Windows-1252 (cp1252), with a note saying where.
+
+    Files that are not UTF-8 come from Windows tools, where 0x93 and 0x94 are curly quotes;
+    reading them as Latin-1 turned those into control characters. Windows-1252 is Latin-1 with
+    printable characters in 0x80-0x9F, so Latin-1 files read the same. The switch happens at a
+    byte, not at a chunk, so what is read never depends on how the input was cut.
+    """
 
     def __init__(self, notes: list[Problem]) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._latin1 = False
+        self._cp1252 = False
         self._notes = notes
+        self._offset = 0
+        """Bytes fed to the UTF-8 decoder before the current call (some may be pending in it)."""
 
     def decode(self, data: bytes, final: bool = False) -> str:
-        if self._latin1:
-            return data.decode("latin-1")
+        if self._cp1252:
+            return codecs.charmap_decode(data, "strict", _CP1252)[0]
         try:
-            return self._utf8.decode(data, final)
+            text = self._utf8.decode(data, final)
         except UnicodeDecodeError:
             pending, _ = self._utf8.getstate()
-            self._latin1 = True
+            data = pending + data
+            start = self._offset - len(pending)
+            try:
+                data.decode("utf-8")
+                bad = len(data)  # pragma: no cover - the incremental decoder just refused it
+            except UnicodeDecodeError as exc:
+                bad = exc.start
+            self._cp1252 = True
             self._notes.append(
                 Problem(
                     ProblemCode.NOT_UTF8,
-                    "the file is not UTF-8; read as Latin-1",
+                    f"the file is not UTF-8 (byte {start + bad}: {data[bad:bad + 1]!r}); "
+                    "read as Windows-1252 from there on",
                     Position(0, ""),
                     Severity.NOTE,
                 )
             )
-            return (pending + data).decode("latin-1")
+            return data[:bad].decode("utf-8") + codecs.charmap_decode(data[bad:], "strict", _CP1252)[0]
+        self._offset += len(data)
+        return text
 
 
 def _text_chunks(source: Source, chunk_chars: int, notes: list[Problem]) -> Iterator[str]:
@@ -244,6 +268,7 @@ class SegmentReader:
     def _start(self) -> str:
         """Read until the delimiters are known; returns the text from the first segment on."""
         buf = ""
+        skipped = 0
         while True:
             chunk = self._read()
             at_eof = not chunk
@@ -252,19 +277,15 @@ class SegmentReader:
             if not text.startswith(("ISA", "GS", "ST")):
                 found = text.find("ISA", 0, _DETECT_LIMIT)
                 if found > 0:
-                    self.notes.append(
-                        Problem(
-                            ProblemCode.NO_ENVELOPE,
-                            f"skipped {found} characters before the ISA",
-                            Position(0, ""),
-                            Severity.WARNING,
-                        )
-                    )
-                    text = text[found:]
+                    skipped += found
+                    buf = text = text[found:]
                 elif not at_eof and len(text) < _DETECT_LIMIT:
                     continue
             delimiters = detect_delimiters(text, at_eof)
             if delimiters is not None:
+                if skipped:  # first: it is about the file's first characters, whatever was decoded since
+                    self.notes.insert(0, Problem(ProblemCode.NO_ENVELOPE, f"skipped {skipped} characters before the ISA",
+                                                 Position(0, ""), Severity.WARNING))
                 self.delimiters = delimiters
                 return text
             if at_eof:  # pragma: no cover - detect_delimiters raises or answers at EOF
