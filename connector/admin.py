@@ -14,10 +14,18 @@ from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django_object_actions import DjangoObjectActions, action
+from django_object_actions import action
 
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role, tenant_ids_for
+from tenants.scoping import (
+    ALL_ROLES,
+    TenantListFilter,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    TenantScopedObjectActions,
+    has_role,
+    tenant_ids_for,
+)
 
 from .documents import audit_record
 from .flows import flow_choices, flow_of
@@ -141,7 +149,7 @@ def replay_failures_since_view(modeladmin, request):
 
 
 @admin.register(Document)
-class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
+class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
     list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
     list_filter = (("tenant", TenantListFilter), "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=external_key", "^artifact_name")
@@ -221,7 +229,7 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
-        document = self.get_queryset(request).filter(pk=object_id).first()
+        document = self.scoped_object(request, object_id)
         replayable = document is not None and document.state in REPLAYABLE and bool(document.step)
         return actions if replayable and self.has_replay_permission(request, document) else []
 
