@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.shortcuts import redirect
@@ -27,9 +28,10 @@ from tenants.scoping import (
     tenant_ids_for,
 )
 
-from .documents import audit_record
+from .admin_ignore import document_ignore_view, document_unignore_view
+from .documents import IGNORABLE, audit_record
 from .flows import flow_choices, flow_of
-from .models import Attempt, AuditEvent, Document, SyncCursor, SyncRun
+from .models import Attempt, AuditEvent, Document, DocumentState, SyncCursor, SyncRun
 from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
 from .tasks import replay_documents
 
@@ -169,7 +171,7 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
         ("Times", {"fields": ("created_at", "updated_at")}),
     )
     actions = ("replay_selected",)
-    change_actions = ("replay",)
+    change_actions = ("replay", "ignore", "unignore")
     changelist_actions = ("replay_failures_since",)
     edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
 
@@ -223,6 +225,22 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
         # GET shows the confirmation page; its POST replays and returns to the document.
         return replay_with_confirmation(self, request, Document.objects.filter(pk=obj.pk), title="Replay document")
 
+    def has_ignore_permission(self, request, obj=None):
+        """Support and finance admins of the document's tenant, as for replay."""
+        return self.has_replay_permission(request, obj)
+
+    @action(label="Ignore…", description="Set this document aside, with a reason")
+    def ignore(self, request, obj):
+        if not self.has_ignore_permission(request, obj):
+            raise PermissionDenied
+        return document_ignore_view(self, request, obj)
+
+    @action(label="Undo ignore", description="Give this document back the state it was ignored from")
+    def unignore(self, request, obj):
+        if not self.has_ignore_permission(request, obj):
+            raise PermissionDenied
+        return document_unignore_view(self, request, obj)
+
     @action(label="Replay failures since…", description="Replay every failed or retrying document since a time")
     def replay_failures_since(self, request, queryset):
         return replay_failures_since_view(self, request)
@@ -230,8 +248,11 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
         document = self.scoped_object(request, object_id)
-        replayable = document is not None and document.state in REPLAYABLE and bool(document.step)
-        return actions if replayable and self.has_replay_permission(request, document) else []
+        if document is None or not self.has_replay_permission(request, document):
+            return []
+        offered = {"replay": document.state in REPLAYABLE and bool(document.step),
+                   "ignore": document.state in IGNORABLE, "unignore": document.state == DocumentState.IGNORED}
+        return [name for name in actions if offered.get(name, True)]
 
 
 @admin.register(Attempt)
