@@ -30,35 +30,34 @@ def _page(modeladmin, request, document: Document, form: forms.Form, *, title: s
     return TemplateResponse(request, "admin/connector/document/ignore.html", context)
 
 
-def document_ignore_view(modeladmin, request, document: Document):
-    """GET: the reason form. POST: ignore, log, and back to the document (None)."""
-    form = IgnoreForm(request.POST if request.method == "POST" else None)
-    if not form.is_valid():
-        return _page(modeladmin, request, document, form, title="Ignore document", submit_label="Ignore it",
-                     explanation="An ignored document is neither retried nor replayed, and no cycle takes it up, "
-                                 "until someone undoes it. Nothing already sent or posted is touched.")
+def _reason_then(modeladmin, request, document: Document, form_class: type[forms.Form], service, *, title: str,
+                 explanation: str, refused: str, done: str):
+    """GET: the reason form. POST: the service, the admin log, a message, and back to the
+    document (None)."""
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method != "POST" or not form.is_valid():
+        return _page(modeladmin, request, document, form, title=title, explanation=explanation, submit_label=title)
+    reason = form.cleaned_data["reason"]
     try:
-        document_ignore(document=document, user=request.user, reason=form.cleaned_data["reason"])
+        service(document=document, user=request.user, reason=reason)
     except IgnoreRefused as exc:
-        modeladmin.message_user(request, f"Not ignored: {exc}", messages.WARNING)
+        modeladmin.message_user(request, f"{refused}: {exc}", messages.WARNING)
         return None
-    modeladmin.log_change(request, document, f"Ignored: {form.cleaned_data['reason']}")
-    modeladmin.message_user(request, f"{document} is ignored.", messages.SUCCESS)
+    state = document.get_state_display().lower()
+    modeladmin.log_change(request, document, f"{done}: {reason}" if reason else f"{done}; now {state}.")
+    modeladmin.message_user(request, f"{document} is {state}.", messages.SUCCESS)
     return None
+
+
+def document_ignore_view(modeladmin, request, document: Document):
+    return _reason_then(modeladmin, request, document, IgnoreForm, document_ignore, title="Ignore document",
+                        refused="Not ignored", done="Ignored",
+                        explanation="An ignored document is neither retried nor replayed, and no cycle takes it up, "
+                                    "until someone undoes it. Nothing already sent or posted is touched.")
 
 
 def document_unignore_view(modeladmin, request, document: Document):
-    """GET: confirm, with an optional reason. POST: undo the ignore, log, and back."""
-    form = UnignoreForm(request.POST if request.method == "POST" else None)
-    if request.method != "POST" or not form.is_valid():
-        return _page(modeladmin, request, document, form, title="Undo ignore", submit_label="Undo ignore",
-                     explanation="The document goes back to the state it was ignored from; a replay or the next "
-                                 "cycle then resumes it at its step.")
-    try:
-        document_unignore(document=document, user=request.user, reason=form.cleaned_data["reason"])
-    except IgnoreRefused as exc:
-        modeladmin.message_user(request, f"Not changed: {exc}", messages.WARNING)
-        return None
-    modeladmin.log_change(request, document, f"Ignore undone; now {document.get_state_display().lower()}.")
-    modeladmin.message_user(request, f"{document} is {document.get_state_display().lower()} again.", messages.SUCCESS)
-    return None
+    return _reason_then(modeladmin, request, document, UnignoreForm, document_unignore, title="Undo ignore",
+                        refused="Not changed", done="Ignore undone",
+                        explanation="The document goes back to the state it was ignored from; a replay or the next "
+                                    "cycle then resumes it at its step.")
