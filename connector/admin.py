@@ -8,6 +8,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.shortcuts import redirect
@@ -15,14 +16,23 @@ from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django_object_actions import DjangoObjectActions, action
+from django_object_actions import action
 
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role, tenant_ids_for
+from tenants.scoping import (
+    ALL_ROLES,
+    TenantListFilter,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    TenantScopedObjectActions,
+    has_role,
+    tenant_ids_for,
+)
 
-from .documents import audit_record
+from .admin_ignore import document_ignore_view, document_unignore_view
+from .documents import IGNORABLE, audit_record
 from .flows import flow_choices, flow_of
-from .models import Attempt, AuditEvent, Document, Effect, SyncCursor, SyncRun
+from .models import Attempt, AuditEvent, Document, DocumentState, Effect, SyncCursor, SyncRun
 from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since, replay_outcome
 
 REPLAY_SINCE_LIMIT = 5000
@@ -157,7 +167,7 @@ def replay_failures_since_view(modeladmin, request):
 
 
 @admin.register(Document)
-class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
+class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
     list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
     list_filter = (("tenant", TenantListFilter), "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=external_key", "^artifact_name")
@@ -177,7 +187,7 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
         ("Times", {"fields": ("created_at", "updated_at")}),
     )
     actions = ("replay_selected",)
-    change_actions = ("replay",)
+    change_actions = ("replay", "ignore", "unignore")
     changelist_actions = ("replay_failures_since",)
     edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
 
@@ -235,15 +245,34 @@ class DocumentAdmin(DjangoObjectActions, TenantScopedAdmin):
         # GET shows the confirmation page; its POST replays and returns to the document.
         return replay_with_confirmation(self, request, Document.objects.filter(pk=obj.pk), title="Replay document")
 
+    def has_ignore_permission(self, request, obj=None):
+        """Support and finance admins of the document's tenant, as for replay."""
+        return self.has_replay_permission(request, obj)
+
+    @action(label="Ignore…", description="Set this document aside, with a reason")
+    def ignore(self, request, obj):
+        if not self.has_ignore_permission(request, obj):
+            raise PermissionDenied
+        return document_ignore_view(self, request, obj)
+
+    @action(label="Undo ignore", description="Give this document back the state it was ignored from")
+    def unignore(self, request, obj):
+        if not self.has_ignore_permission(request, obj):
+            raise PermissionDenied
+        return document_unignore_view(self, request, obj)
+
     @action(label="Replay failures since…", description="Replay every failed or retrying document since a time")
     def replay_failures_since(self, request, queryset):
         return replay_failures_since_view(self, request)
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
-        document = self.get_queryset(request).filter(pk=object_id).first()
-        replayable = document is not None and document.state in REPLAYABLE and bool(document.step)
-        return actions if replayable and self.has_replay_permission(request, document) else []
+        document = self.scoped_object(request, object_id)
+        if document is None or not self.has_replay_permission(request, document):
+            return []
+        offered = {"replay": document.state in REPLAYABLE and bool(document.step),
+                   "ignore": document.state in IGNORABLE, "unignore": document.state == DocumentState.IGNORED}
+        return [name for name in actions if offered.get(name, True)]
 
 
 @admin.register(Attempt)

@@ -8,6 +8,13 @@ class ConnectorConfig(AppConfig):
     verbose_name = "Sync engine"
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        # The SQLite file and filesystem broker of the embedded defaults need their folders;
+        # made here, by a process that uses them, never by importing settings.
+        for folder in settings.EMBEDDED_FOLDERS:
+            folder.mkdir(parents=True, exist_ok=True)
+
         from tenants.connection_checks import register_connection_check
         from tenants.models import VantagepointConnection
 

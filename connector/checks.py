@@ -1,4 +1,4 @@
-"""System checks that stop a production start without real secrets.
+"""System checks that stop a production start without real secrets or with unusable limits.
 
 Django runs these on every management command (migrate, runserver, celery's Django
 fixups through `check`); wsgi.py and the Celery app call `refuse_start_without_secrets`
@@ -41,6 +41,16 @@ def secrets_are_configured(app_configs=None, **kwargs) -> list[checks.CheckMessa
     if not settings.DEBUG and not settings.ALLOWED_HOSTS:
         errors.append(checks.Error("ALLOWED_HOSTS is not set while DEBUG is off.", id="connector.E006"))
     return errors
+
+
+@checks.register(deploy=False)
+def task_time_limits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The soft limit must come first, or a runaway task is killed without recording why."""
+    soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
+    if not 0 < soft < hard:
+        return [checks.Error(f"CELERY_TASK_SOFT_TIME_LIMIT ({soft} s) must be above 0 and below "
+                             f"CELERY_TASK_TIME_LIMIT ({hard} s).", id="connector.E007")]
+    return []
 
 
 def refuse_start_without_secrets() -> None:

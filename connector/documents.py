@@ -5,9 +5,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tenants.models import Tenant
 
+from .locks import exclusive
 from .models import AuditEvent, Document, DocumentState
 
 
@@ -57,3 +59,52 @@ def document_transition(document: Document, to_state: str, *, user: AbstractBase
         audit_record(tenant=document.tenant, document=document, user=user, action=action,
                      from_state=from_state, to_state=to_state, reason=reason)
 
+
+
+IGNORABLE = (DocumentState.RECEIVED, DocumentState.MAPPED, DocumentState.NEEDS_MAPPING, DocumentState.RETRYING,
+             DocumentState.FAILED, DocumentState.REJECTED, DocumentState.DUPLICATE)
+"""States a human may set aside: work left to do, or an end nobody will act on. A document
+the outside system has (sent, posted, acknowledged) is not ignored: that would hide it."""
+
+
+class IgnoreRefused(Exception):
+    """The document cannot be ignored (or un-ignored) now; the message says why."""
+
+
+def document_ignore(*, document: Document, user: AbstractBaseUser, reason: str) -> Document:
+    """Set the document aside: no retry, no replay, no cycle takes it up, until undone.
+
+    A human decides this, with a reason, and the audit trail keeps who, when and why; the step
+    it would resume at is kept, so `document_unignore` can give it back as it was.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise IgnoreRefused("say why the document is ignored: a reason is required")
+    with exclusive(f"document:{document.pk}") as acquired:
+        if not acquired:
+            raise IgnoreRefused(f"{document} is being processed right now; try again in a moment")
+        document.refresh_from_db()
+        if document.state not in IGNORABLE:
+            raise IgnoreRefused(f"{document} is {document.get_state_display().lower()}: "
+                                "only a document with work left or a failed end can be ignored")
+        document.next_attempt_at = None
+        document_transition(document, DocumentState.IGNORED, user=user, reason=reason, action="ignored",
+                            extra_fields=("next_attempt_at",))
+    return document
+
+
+def document_unignore(*, document: Document, user: AbstractBaseUser, reason: str = "") -> Document:
+    """Undo `document_ignore`: the document is back in the state it was ignored from (a retrying
+    one is due at once), and replay or the next cycle goes on from its step."""
+    with exclusive(f"document:{document.pk}") as acquired:
+        if not acquired:
+            raise IgnoreRefused(f"{document} is being processed right now; try again in a moment")
+        document.refresh_from_db()
+        if document.state != DocumentState.IGNORED:
+            raise IgnoreRefused(f"{document} is {document.get_state_display().lower()}, not ignored")
+        ignored = document.audit_events.filter(to_state=DocumentState.IGNORED).order_by("-at", "-pk")
+        previous = next(iter(ignored.values_list("from_state", flat=True)[:1]), "") or DocumentState.FAILED
+        document.next_attempt_at = timezone.now() if previous == DocumentState.RETRYING else None
+        document_transition(document, previous, user=user, reason=reason.strip() or "ignore undone",
+                            action="unignored", extra_fields=("next_attempt_at",))
+    return document

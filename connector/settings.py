@@ -4,6 +4,11 @@ Every setting is documented in .env.example and in README.md. The defaults are t
 embedded ones: a SQLite file and a filesystem Celery broker under var/, so the back office
 runs with no server. Production sets DEBUG off and real keys; a missing key is then a
 system-check error that names it (see connector/checks.py), never a silent default.
+
+With DEBUG off the defaults are production's: HTTPS only (redirect, HSTS, secure cookies),
+no simulators installed, every task under a time limit, so `manage.py check --deploy` has
+nothing to say. Importing this module writes nothing: the folders the embedded defaults need
+(EMBEDDED_FOLDERS) are made when a process starts with them (connector.apps).
 """
 import os
 from pathlib import Path
@@ -13,13 +18,12 @@ import environ
 from connector.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     env.read_env(str(BASE_DIR / ".env"))
 
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 DEBUG = env.bool("DEBUG", default=False)
 
 # Development fallbacks exist only with DEBUG on; connector.checks refuses a production
@@ -50,10 +54,13 @@ INSTALLED_APPS = [
     "tenants",
     "edi",
     "billing",
-    "sandbox",
     "health_check",
     "console",
 ]
+if DEBUG:
+    # The simulators' `manage.py sandbox` command, for the demo. Tests and flows import the
+    # simulators as modules; production has no use for them.
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -83,8 +90,12 @@ TEMPLATES = [
     },
 ]
 
+# Folders the embedded defaults write to; made at process start, only when in use.
+EMBEDDED_FOLDERS: list[Path] = []
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    EMBEDDED_FOLDERS += [Path(DATABASES["default"]["NAME"]).parent, VAR_DIR]
     # Web, worker and beat share the file: WAL lets readers run beside one writer, and
     # IMMEDIATE transactions take the write lock up front instead of failing half-way.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -112,8 +123,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    EMBEDDED_FOLDERS += [BROKER_DIR / sub for sub in ("queue", "processed", "control")]
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -128,6 +138,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Every task is stopped if it runs away: at the soft limit it is interrupted where it is (a
+# cycle or document records the failure and lets its lock go), at the hard one the worker
+# child is killed. A polling cycle normally takes seconds.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1800)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1860)
 
 # How often each flow's polling task runs by default; editable per task in the admin.
 SYNC_DEFAULT_INTERVAL_SECONDS = env.int("SYNC_DEFAULT_INTERVAL_SECONDS", default=300)
@@ -164,3 +179,17 @@ RETENTION_DEFAULT_DAYS = {
 
 # Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.
 DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "GET"
+
+# HTTPS. Off DEBUG, every default is the strict one; each can be relaxed from the
+# environment (the test run serves plain HTTP on loopback, see tests/pytest_env.py).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto).
+# Set it only when the proxy always sets or overwrites that header.
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_").removeprefix("HTTP_"), "https") \
+    if _PROXY_SSL_HEADER else None

@@ -5,14 +5,14 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
 from django.utils.text import capfirst
-from django_object_actions import DjangoObjectActions, action
+from django_object_actions import action
 
 from connector.schedules import schedules_ensure_for_tenant
 
 from .connection_checks import connection_check_run
 from .forms import ConnectionForm
 from .models import CONNECTION_MODELS, CleoConnection, Role, StripeConnection, Tenant, TenantMembership, VantagepointConnection
-from .scoping import TenantListFilter, TenantScopedAdmin, has_role
+from .scoping import TenantListFilter, TenantScopedAdmin, TenantScopedObjectActions, has_role
 
 
 class ConnectionInline(admin.StackedInline):
@@ -68,7 +68,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(DjangoObjectActions, TenantScopedAdmin):
+class TenantAdmin(TenantScopedObjectActions, TenantScopedAdmin):
     tenant_path = "id"
     list_display = ("name", "slug", "active", "time_zone")
     list_filter = ("active",)
@@ -97,7 +97,8 @@ class TenantAdmin(DjangoObjectActions, TenantScopedAdmin):
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
-        return actions if has_role(request.user, int(object_id), (Role.FINANCE_ADMIN,)) else []
+        tenant = self.scoped_object(request, object_id)
+        return actions if tenant is not None and has_role(request.user, tenant.pk, (Role.FINANCE_ADMIN,)) else []
 
     def has_add_permission(self, request, obj=None):
         return request.user.is_superuser

@@ -72,6 +72,9 @@ class Connection(models.Model):
     # Cached tokens are kept out of every form; SECRET_FIELDS are the write-only inputs.
     SECRET_FIELDS: tuple[str, ...] = ()
     TOKEN_FIELDS: tuple[str, ...] = ()
+    # Where, and as whom, the connection logs in: changing one asks for the secrets again, so a
+    # stored secret is never sent to a host (or account) it was not entered for.
+    DESTINATION_FIELDS: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -97,6 +100,7 @@ class VantagepointConnection(Connection):
 
     SECRET_FIELDS = ("password", "client_secret")
     TOKEN_FIELDS = ("access_token", "refresh_token")
+    DESTINATION_FIELDS = ("base_url", "database", "username", "client_id")
 
     def __str__(self) -> str:
         return f"Vantagepoint for {self.tenant}"
@@ -113,6 +117,7 @@ class CleoConnection(Connection):
 
     SECRET_FIELDS = ("password",)
     TOKEN_FIELDS = ("access_token", "refresh_token")
+    DESTINATION_FIELDS = ("base_url", "username")
 
     def __str__(self) -> str:
         return f"Cleo for {self.tenant}"

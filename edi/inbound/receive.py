@@ -23,6 +23,7 @@ from connector.models import Document
 from ..models import InboundFile, TradingPartner
 from ..x12 import Invoice810, TransactionSet, invoice_to_dict
 from ..x12.reader import SegmentReader
+from ..x12.values import parse_count
 from . import AP_810
 from .acknowledge import SetVerdict
 
@@ -125,4 +126,5 @@ def _set_texts(raw: bytes, sets: list[TransactionSet]) -> dict[int, str]:
 def _number(value: str) -> str:
     """Control numbers as numbers: '000000020' and '20' are one interchange."""
     text = (value or "").strip()
-    return str(int(text)) if text.isdigit() else text or "-"
+    number = parse_count(text)
+    return str(number) if number is not None else text or "-"

@@ -11,9 +11,14 @@ post step declares its effect with the batch name as key and the period as inten
 (connector/effects.py), so every retry and replay posts the same batch into the same period,
 and Vantagepoint's ledger can tell us it already happened (see
 connector.vantagepoint.postings) instead of our posting twice.
+
+Descriptions are the partner's free text, and reach Vantagepoint's screens, reports and
+exports: characters that print nothing there (control and invisible format characters,
+unassigned code points) are folded before posting, and `voucher["notes"]` says which.
 """
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from datetime import date
 from decimal import Decimal
@@ -40,8 +45,12 @@ def voucher_from_invoice(*, invoice: Invoice810, resolution: Resolution) -> dict
     sign = Decimal(-1) if invoice.is_credit_memo else Decimal(1)
     place = {"wbs1": resolution.wbs1, "wbs2": resolution.wbs2, "wbs3": resolution.wbs3,
              "po_number": (invoice.po_number or "")[:PO_NUMBER_MAX]}
-    lines = [{**place, "account": account, "amount": str(sign * line.amount), "description": _describe(line)}
-             for line, (account, _) in zip(invoice.lines, resolution.accounts, strict=True)]
+    lines, notes = [], []
+    for number, (line, (account, _)) in enumerate(zip(invoice.lines, resolution.accounts, strict=True), start=1):
+        description, folded = _describe(line)
+        if folded:
+            notes.append(f"line {number} description: {folded}")
+        lines.append({**place, "account": account, "amount": str(sign * line.amount), "description": description})
     extra = invoice.total_computed - invoice.lines_total
     if extra and lines:
         lines.append({**place, "account": lines[0]["account"], "amount": str(sign * extra),
@@ -53,6 +62,7 @@ def voucher_from_invoice(*, invoice: Invoice810, resolution: Resolution) -> dict
         "total": str(sign * invoice.total_computed), "lines": lines,
         "rules": {"vendor": resolution.vendor_rule, "project": resolution.project_rule,
                   "accounts": sorted({rule for _, rule in resolution.accounts if rule})},
+        "notes": notes,
     }
 
 
@@ -83,9 +93,49 @@ def voucher_batch(document: Document, *, name: str, period: int) -> APVoucherBat
     entry = APVoucher(vendor=voucher["vendor"], invoice=voucher["invoice"], invoice_date=invoice_date, lines=lines,
                       pay_date=due_date if due_date and due_date >= invoice_date else None)
     return APVoucherBatch(name=name, period=int(period), vouchers=(entry,),
-                          description=f"EDI 810 {voucher['invoice']}"[:60])
+                          description=vantagepoint_text(f"EDI 810 {voucher['invoice']}")[0][:60])
 
 
-def _describe(line: InvoiceLine) -> str:
+def _describe(line: InvoiceLine) -> tuple[str, str]:
+    """The line's description for Vantagepoint, and what was folded in it ("" when nothing)."""
     text = (line.description or "").strip() or ", ".join(f"{p.qualifier} {p.value}" for p in line.product_ids)
-    return (text or "Invoice line")[:DESCRIPTION_MAX]
+    text, folded = vantagepoint_text(text)
+    return (text or "Invoice line")[:DESCRIPTION_MAX], folded
+
+
+_WINDOWS_1252_AS_CONTROL = {chr(byte): bytes([byte]).decode("cp1252") for byte in range(0x80, 0xA0)
+                            if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+"""Control characters U+0080-U+009F that are Windows-1252 characters read as Latin-1 upstream
+(0x93 and 0x94 are curly quotes): folded back to what the partner typed."""
+
+
+def vantagepoint_text(text: str) -> tuple[str, str]:
+    """Free text as Vantagepoint should get it, and a note on what was folded ("" when nothing).
+
+    Letters, digits, punctuation and symbols of any script pass (Vantagepoint stores Unicode);
+    control characters that are Windows-1252 read as Latin-1 become what they stood for; every
+    other character that prints nothing (controls, invisible format characters such as
+    zero-width spaces or direction marks, unassigned or private code points, other line
+    breaks and spaces) becomes one space, and runs of spaces one.
+    """
+    text = unicodedata.normalize("NFC", text)
+    if text.isprintable():
+        return text, ""
+    kept, restored, blanked = [], [], []
+    for char in text:
+        if char.isprintable():
+            kept.append(char)
+        elif char in _WINDOWS_1252_AS_CONTROL:
+            kept.append(_WINDOWS_1252_AS_CONTROL[char])
+            restored.append(f"U+{ord(char):04X} as {_WINDOWS_1252_AS_CONTROL[char]}")
+        else:
+            kept.append(" ")
+            if not char.isspace() or char in "\x0b\x0c\x1c\x1d\x1e\x1f\u2028\u2029":  # not tab, CR, LF, NBSP
+                blanked.append(f"U+{ord(char):04X}")
+    folded = " ".join("".join(kept).split())
+    parts = []
+    if restored:
+        parts.append(f"read {', '.join(sorted(set(restored)))} (Windows-1252 sent as control characters)")
+    if blanked:
+        parts.append(f"replaced {', '.join(sorted(set(blanked)))} by spaces (characters Vantagepoint should not get)")
+    return folded, "; ".join(parts)

@@ -19,6 +19,7 @@ from tenants.models import Tenant
 
 from ..models import OutboundControl, TradingPartner
 from ..x12 import AckSetResult, X12Error, read_997
+from ..x12.values import parse_count
 from . import AR_810
 
 # A 997 may arrive before or after the state it answers was committed; a later 997 for the
@@ -158,5 +159,4 @@ def _error_text(state: str, reason: str) -> str:
 
 def _number(value: str | None) -> int | None:
     """GS06 / ST02 as the counter handed them out: '0001' and '1' are the same set."""
-    text = (value or "").strip()
-    return int(text) if text.isdigit() else None
+    return parse_count((value or "").strip())

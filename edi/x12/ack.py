@@ -21,6 +21,7 @@ from .model import FunctionalGroup, Interchange, TransactionSet
 from .parser import ParseResult, parse_text
 from .reader import SegmentReader
 from .renderer import ControlNumbers, EnvelopeSettings, _close, _isa_gs, _Writer
+from .values import parse_count
 
 ACCEPTED, ACCEPTED_WITH_ERRORS, PARTIAL, REJECTED = "A", "E", "P", "R"
 
@@ -232,14 +233,10 @@ class AckSetResult:
         return self.status in (ACCEPTED, ACCEPTED_WITH_ERRORS)
 
 
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
-
-
 def _element_error(e: list[str], component_separator: str) -> AckElementError:
     where = e[1] if len(e) > 1 else ""
     element, _, component = where.partition(component_separator)
-    return AckElementError(_int(element), _int(component), (e[2] if len(e) > 2 else "") or None,
+    return AckElementError(parse_count(element), parse_count(component), (e[2] if len(e) > 2 else "") or None,
                            e[3] if len(e) > 3 else "", (e[4] if len(e) > 4 else "") or None)
 
 
@@ -266,7 +263,7 @@ def read_997(text: str | bytes) -> list[AckSetResult]:
             current = AckSetResult(functional_id, group_control, value(1), value(2), "")
             segment_errors = []
         elif sid in ("AK3", "IK3"):
-            segment_errors.append(AckSegmentError(value(1), _int(value(2)), value(3) or None, value(4) or None))
+            segment_errors.append(AckSegmentError(value(1), parse_count(value(2)), value(3) or None, value(4) or None))
         elif sid in ("AK4", "IK4") and segment_errors:
             last = segment_errors[-1]
             error = _element_error(e, reader.delimiters.component)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from .model import (
@@ -32,7 +32,7 @@ from .model import (
     Tax,
     Terms,
 )
-from .values import parse_date, parse_implied, parse_int
+from .values import is_digits, parse_date, parse_decimal, parse_implied, parse_int
 
 HEADING, DETAIL, SUMMARY = 0, 1, 2
 _PAD = [""] * 32
@@ -114,31 +114,14 @@ _PAIRS = {size: _pairs_reader(size) for size in range(8, 27, 2)}
 any other length."""
 
 
-def _decimal(value: str) -> Decimal | None:
-    if not value:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _number(kept: dict[str, Decimal], value: str) -> Decimal | None:
-    """An R value as a finite Decimal (None when empty or not one), remembered in `kept`.
+    """An R value as `parse_decimal` reads it (None when empty or not a number), remembered in `kept`.
 
     Callers look in `kept` first (`kept.get(v) or _number(kept, v)`); a Decimal is immutable, so
     lines that bill the same quantity or rate can share it.
     """
-    if not value:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    if not number.is_finite():
-        return None
-    if len(kept) < _NUMBERS_KEPT:
+    number = parse_decimal(value)
+    if number is not None and len(kept) < _NUMBERS_KEPT:
         kept[value] = number
     return number
 
@@ -149,7 +132,7 @@ def _implied(kept: dict[str, Decimal], value: str) -> Decimal | None:
     Plain digits (nearly every SAC05) are read as `digits + "E-2"`: the same coefficient and
     exponent that scaling by 10**-2 gives, in one operation instead of two.
     """
-    if value.isdecimal() and len(value) <= 28:
+    if is_digits(value) and len(value) <= 28:
         number: Decimal | None = Decimal(value + "E-2")
     else:
         number = parse_implied(value) if value else None
@@ -257,7 +240,7 @@ class InvoiceBuilder:
             return
         if len(e) < 13:
             e = e + _PAD[: 13 - len(e)]
-        self.terms.append(Terms(e[1] or None, e[2] or None, _decimal(e[3]), _day(e[4]), _count(e[5]), _day(e[6]),
+        self.terms.append(Terms(e[1] or None, e[2] or None, parse_decimal(e[3]), _day(e[4]), _count(e[5]), _day(e[6]),
                                 _count(e[7]), parse_implied(e[8]), e[12] or None))
 
     def _dtm(self, e: list[str]) -> None:

@@ -180,7 +180,10 @@ def _shape_check(rule: SegmentRule) -> tuple[dict[tuple[int, ...], bool], Callab
 
 
 def _content_test(index: int, kind: Kind, high: int, has_codes: bool) -> str | None:
-    """An expression true when non-empty `v` (element `index`) has the right content, or None."""
+    """An expression true when non-empty `v` (element `index`) has the right content, or None.
+
+    Numbers are first tried as `values.is_digits` inlined (ASCII digits, with one point for R), the
+    shape nearly every value has; anything else goes to the precise test."""
     if has_codes:
         return f"v in C{index}"
     if kind is Kind.DT:
@@ -188,9 +191,9 @@ def _content_test(index: int, kind: Kind, high: int, has_codes: bool) -> str | N
     if kind is Kind.TM:
         return "_time(v)"
     if kind in _INTEGER_KINDS:
-        return f"(v.isdigit() and v.isascii()) or _int_ok(v, {high})"
+        return f"(v.isascii() and v.isdigit()) or _int_ok(v, {high})"
     if kind is Kind.R:
-        return f"((w := v.replace('.', '', 1)).isdigit() and w.isascii()) or _decimal_ok(v, {high})"
+        return f"((w := v.replace('.', '', 1)).isascii() and w.isdigit()) or _decimal_ok(v, {high})"
     return None
 
 

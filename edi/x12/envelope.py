@@ -21,6 +21,7 @@ from .grammar import SegmentRule, rules_for
 from .layout import Move
 from .model import FunctionalGroup, Interchange, SourceEnvelope, TransactionSet
 from .reader import CHUNK_CHARS, SegmentReader, Source
+from .values import is_digits, parse_count
 
 _ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 _IDLE = InvoiceBuilder()
@@ -52,8 +53,9 @@ def _get(elements: list[str], index: int) -> str:
 
 def _same_number(left: str, right: str) -> bool:
     """Control numbers compare as numbers when both are (000000001 is 1), else as text."""
-    if left.isdigit() and right.isdigit():
-        return int(left) == int(right)
+    first, second = parse_count(left), parse_count(right)
+    if first is not None and second is not None:
+        return first == second
     return left == right
 
 
@@ -205,7 +207,7 @@ class InterchangeReader:
                 ProblemCode.INTERCHANGE_HEADER_INVALID, f"ISA has {len(e) - 1} elements; it must have 16",
                 Position(number, "ISA")))
         control = interchange.control_number
-        if not (control.isdigit() and len(control) == 9):
+        if not (is_digits(control) and len(control) == 9):
             interchange.problems.append(Problem(
                 ProblemCode.INTERCHANGE_HEADER_INVALID, f"ISA13 control number {control!r} is not nine digits",
                 Position(number, "ISA", 13), Severity.ERROR, control))
@@ -236,7 +238,7 @@ class InterchangeReader:
             return
         count, control = _get(iea, 1), _get(iea, 2)
         groups = len(interchange.groups)
-        if not (count.isdigit() and int(count) == groups):
+        if parse_count(count) != groups:
             problems.append(Problem(ProblemCode.INTERCHANGE_COUNT_MISMATCH,
                                     f"IEA01 says {count!r} groups; the interchange has {groups}",
                                     Position(number, "IEA", 1), Severity.ERROR, count))
@@ -283,7 +285,7 @@ class InterchangeReader:
                                         f"group {group.control_number} has no GE", Position(number, "GE")))
             return
         count, control = _get(ge, 1), _get(ge, 2)
-        if not (count.isdigit() and int(count) == group.set_count):
+        if parse_count(count) != group.set_count:
             problems.append(Problem(ProblemCode.GROUP_COUNT_MISMATCH,
                                     f"GE01 says {count!r} transaction sets; the group has {group.set_count}",
                                     Position(number, "GE", 1), Severity.ERROR, count))
@@ -343,7 +345,8 @@ class InterchangeReader:
             elif self.check and "SE" in self._rules:
                 check_elements(se, self._rules["SE"], number, position, problems)
             count, control = _get(se, 1), _get(se, 2)
-            if count.isdigit() and int(count) != position:
+            stated = parse_count(count)
+            if stated is not None and stated != position:
                 problems.append(Problem(ProblemCode.SET_COUNT_MISMATCH,
                                         f"SE01 says {count} segments; the set has {position} (ST to SE)",
                                         Position(number, "SE", 1, None, position), Severity.ERROR, count))

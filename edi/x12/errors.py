@@ -88,6 +88,7 @@ class ProblemCode(Enum):
     # Reading and business checks that no acknowledgment code describes
     SEGMENT_OUTSIDE_SET = ("segment-outside-set", AckLevel.NONE, "")
     NO_ENVELOPE = ("no-envelope", AckLevel.NONE, "")
+    ISA_NOT_FIXED_WIDTH = ("isa-not-fixed-width", AckLevel.NONE, "")
     SET_SKIPPED = ("set-skipped", AckLevel.NONE, "")
     NOT_UTF8 = ("not-utf8", AckLevel.NONE, "")
     TOTAL_MISMATCH = ("total-mismatch", AckLevel.NONE, "")

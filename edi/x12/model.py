@@ -182,13 +182,16 @@ class Invoice810:
 
     @property
     def due_date(self) -> date | None:
-        """ITD06 when given, else the invoice date plus ITD07 net days."""
+        """ITD06 when given, else the invoice date plus ITD07 net days (None past the year 9999)."""
         for terms in self.terms:
             if terms.net_due_date is not None:
                 return terms.net_due_date
         for terms in self.terms:
             if terms.net_days is not None and self.invoice_date is not None:
-                return self.invoice_date + timedelta(days=terms.net_days)
+                try:
+                    return self.invoice_date + timedelta(days=terms.net_days)
+                except OverflowError:
+                    return None
         return None
 
     def party(self, *roles: str) -> Party | None:

@@ -31,6 +31,10 @@ parser reads them; 1 MB chunks made a whole parse about 8% slower."""
 _DETECT_LIMIT = 8192
 """How far to look for a start (ISA, GS or ST) or for the ISA's sixteenth separator."""
 
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+"""The width the standard fixes for each ISA element (ISA01 to ISA16): 106 characters with the
+terminator. Partners who trim the padding are read all the same; `validate` names them."""
+
 Source = str | bytes | bytearray | IO[str] | IO[bytes]
 """Text, bytes, or an open file object (text or binary). Paths are opened by `parse_file`."""
 
@@ -121,31 +125,55 @@ def detect_delimiters(text: str, at_eof: bool = True) -> Delimiters | None:
     raise ReadError("not-x12", f"the input does not start with ISA, GS or ST: {text[:20]!r}")
 
 
+_CP1252 = "".join(bytes([byte]).decode("cp1252", "ignore") or chr(byte) for byte in range(256))
+"""Windows-1252 as a decoding table, its five unassigned bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) read
+as the Latin-1 control characters of the same number, as browsers do: every byte is something."""
+
+
 class _Decoder:
-    """UTF-8 by default; a file that is not UTF-8 is read as Latin-1 from there on, with a note."""
+    """UTF-8, which a byte-order mark declares and most partners send; from the first byte that
+    is not UTF-8 on, Windows-1252 (cp1252), with a note saying where.
+
+    Files that are not UTF-8 come from Windows tools, where 0x93 and 0x94 are curly quotes;
+    reading them as Latin-1 turned those into control characters. Windows-1252 is Latin-1 with
+    printable characters in 0x80-0x9F, so Latin-1 files read the same. The switch happens at a
+    byte, not at a chunk, so what is read never depends on how the input was cut.
+    """
 
     def __init__(self, notes: list[Problem]) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._latin1 = False
+        self._cp1252 = False
         self._notes = notes
+        self._offset = 0
+        """Bytes fed to the UTF-8 decoder before the current call (some may be pending in it)."""
 
     def decode(self, data: bytes, final: bool = False) -> str:
-        if self._latin1:
-            return data.decode("latin-1")
+        if self._cp1252:
+            return codecs.charmap_decode(data, "strict", _CP1252)[0]
         try:
-            return self._utf8.decode(data, final)
+            text = self._utf8.decode(data, final)
         except UnicodeDecodeError:
             pending, _ = self._utf8.getstate()
-            self._latin1 = True
+            data = pending + data
+            start = self._offset - len(pending)
+            try:
+                data.decode("utf-8")
+                bad = len(data)  # pragma: no cover - the incremental decoder just refused it
+            except UnicodeDecodeError as exc:
+                bad = exc.start
+            self._cp1252 = True
             self._notes.append(
                 Problem(
                     ProblemCode.NOT_UTF8,
-                    "the file is not UTF-8; read as Latin-1",
+                    f"the file is not UTF-8 (byte {start + bad}: {data[bad:bad + 1]!r}); "
+                    "read as Windows-1252 from there on",
                     Position(0, ""),
                     Severity.NOTE,
                 )
             )
-            return (pending + data).decode("latin-1")
+            return data[:bad].decode("utf-8") + codecs.charmap_decode(data[bad:], "strict", _CP1252)[0]
+        self._offset += len(data)
+        return text
 
 
 def _text_chunks(source: Source, chunk_chars: int, notes: list[Problem]) -> Iterator[str]:
@@ -195,6 +223,20 @@ def _isa_indexes(batch: list[list[str]], mentions: int) -> list[int]:
     return [index for index, sid in enumerate(ids) if sid.startswith("ISA")]
 
 
+def _loose_isa(elements: list[str], number: int) -> Problem | None:
+    """A warning naming the first element of a 16-element ISA that is not the width the standard
+    fixes; None for a fixed-width one (an ISA with another count is the envelope's error)."""
+    if len(elements) != 17:
+        return None
+    for index, width in enumerate(ISA_WIDTHS, start=1):
+        value = elements[index]
+        if len(value) != width:
+            return Problem(ProblemCode.ISA_NOT_FIXED_WIDTH,
+                           f"the ISA is not fixed width: ISA{index:02d} {value!r} is {len(value)} characters, "
+                           f"the standard fixes {width}", Position(number, "ISA", index), Severity.WARNING, value)
+    return None
+
+
 def _raw_from(pieces: list[str], index: int) -> list[str]:
     """The unsplit pieces from the `index`-th non-blank one: the exact text, whitespace included."""
     for position, piece in enumerate(pieces):
@@ -218,6 +260,7 @@ class SegmentReader:
         self.notes: list[Problem] = []
         self.delimiters = Delimiters()
         self._chunks = _text_chunks(source, chunk_chars, self.notes)
+        self._yielded = 0
 
     def _read(self) -> str:
         return next(self._chunks, "")
@@ -225,6 +268,7 @@ class SegmentReader:
     def _start(self) -> str:
         """Read until the delimiters are known; returns the text from the first segment on."""
         buf = ""
+        skipped = 0
         while True:
             chunk = self._read()
             at_eof = not chunk
@@ -233,19 +277,15 @@ class SegmentReader:
             if not text.startswith(("ISA", "GS", "ST")):
                 found = text.find("ISA", 0, _DETECT_LIMIT)
                 if found > 0:
-                    self.notes.append(
-                        Problem(
-                            ProblemCode.NO_ENVELOPE,
-                            f"skipped {found} characters before the ISA",
-                            Position(0, ""),
-                            Severity.WARNING,
-                        )
-                    )
-                    text = text[found:]
+                    skipped += found
+                    buf = text = text[found:]
                 elif not at_eof and len(text) < _DETECT_LIMIT:
                     continue
             delimiters = detect_delimiters(text, at_eof)
             if delimiters is not None:
+                if skipped:  # first: it is about the file's first characters, whatever was decoded since
+                    self.notes.insert(0, Problem(ProblemCode.NO_ENVELOPE, f"skipped {skipped} characters before the ISA",
+                                                 Position(0, ""), Severity.WARNING))
                 self.delimiters = delimiters
                 return text
             if at_eof:  # pragma: no cover - detect_delimiters raises or answers at EOF
@@ -285,28 +325,30 @@ class SegmentReader:
                 text = buf
                 buf = pieces.pop()
                 if padded in text:
+                    kept = [piece for piece in map(str.strip, pieces) if piece]
                     batch = [piece.split(sep) if padded not in piece else [e.rstrip(" ") for e in piece.split(sep)]
-                             for piece in map(str.strip, pieces) if piece]
+                             for piece in kept]
                 else:
                     # The same as the comprehension above without its padding test, entirely in C.
+                    kept = None
                     batch = list(map(str.split, filter(None, map(str.strip, pieces)), repeat(sep)))
                 if "ISA" in text:
                     for index in _isa_indexes(batch, text.count("ISA")):
                         segment = batch[index]
-                        if first_isa:
-                            first_isa = False
-                            continue
-                        if segment[0] == "ISA" and len(segment) == 17 and segment[16] == delimiters.component:
-                            continue
-                        tail = (term.join(_raw_from(pieces, index)) + term + buf).lstrip()
-                        new, extra = self._later_isa(tail)
-                        if new is None:
+                        if not first_isa and not (segment[0] == "ISA" and len(segment) == 17
+                                                  and segment[16] == delimiters.component):
+                            tail = (term.join(_raw_from(pieces, index)) + term + buf).lstrip()
+                            new, extra = self._later_isa(tail)
+                            if new is not None:
+                                self.delimiters, buf, restart = new, tail + extra, True
+                                batch = batch[:index]
+                                break
                             buf += extra
-                            continue
-                        self.delimiters, buf, restart = new, tail + extra, True
-                        batch = batch[:index]
-                        break
+                        first_isa = False
+                        if segment[0] == "ISA":
+                            self._note_width(segment if kept is None else kept[index].split(sep), index)
                 if batch:
+                    self._yielded += len(batch)
                     yield batch
                 if restart:
                     break
@@ -314,7 +356,10 @@ class SegmentReader:
                 if not chunk:
                     last = buf.strip()
                     if last:
-                        yield [[element.rstrip(" ") for element in last.split(sep)]]
+                        elements = last.split(sep)
+                        if elements[0] == "ISA":
+                            self._note_width(elements, 0)
+                        yield [[element.rstrip(" ") for element in elements]]
                     return
                 if term not in chunk:
                     # A segment longer than a chunk (or text with no terminator at all): gather up
@@ -326,6 +371,13 @@ class SegmentReader:
                     buf = "".join(parts)
                 else:
                     buf += chunk
+
+    def _note_width(self, elements: list[str], index: int) -> None:
+        """A warning for an ISA (its elements as written) that is not fixed width; `index` is its
+        place in the batch about to be yielded."""
+        problem = _loose_isa(elements, self._yielded + index + 1)
+        if problem is not None:
+            self.notes.append(problem)
 
     def __iter__(self) -> Iterator[list[str]]:
         for batch in self.batches():

@@ -23,7 +23,7 @@ def test_finance_admin_replaces_a_password_without_ever_seeing_it(page, live_ser
     assert password.get_attribute("placeholder") == "stored — leave empty to keep"
     assert VP_PASSWORD not in page.content()
 
-    page.fill("#id_vantagepointconnection-0-database", "AlphaDB")  # an ordinary edit keeps the secret
+    page.fill("#id_vantagepointconnection-0-bank_code", "OPER2")  # an ordinary edit keeps the secret
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     assert VantagepointConnection.objects.get(tenant=tenant).password == VP_PASSWORD
@@ -32,8 +32,22 @@ def test_finance_admin_replaces_a_password_without_ever_seeing_it(page, live_ser
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     assert "brand-NEW-secret-9" not in page.content()
+    assert VantagepointConnection.objects.get(tenant=tenant).password == "brand-NEW-secret-9"
+
+    # Pointing the connection at another database asks for every secret again: the stored ones
+    # are never sent where they were not entered for.
+    page.fill("#id_vantagepointconnection-0-database", "AlphaDB")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".errornote")
+    assert "Enter the password again: the database changed" in page.inner_text("#content-main")
+    assert "Enter the client secret again" in page.inner_text("#content-main")
+    assert VantagepointConnection.objects.get(tenant=tenant).database == "SandboxDB"
+    page.fill("#id_vantagepointconnection-0-password", "alpha-db-secret-10")
+    page.fill("#id_vantagepointconnection-0-client_secret", "alpha-client-11")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
     connection = VantagepointConnection.objects.get(tenant=tenant)
-    assert (connection.password, connection.database) == ("brand-NEW-secret-9", "AlphaDB")
+    assert (connection.password, connection.database, connection.access_token) == ("alpha-db-secret-10", "AlphaDB", "")
 
 
 def test_support_replays_a_failed_document_after_confirming(page, live_server, login, echo_flow):

@@ -74,13 +74,8 @@ def test_ignored_documents_are_not_replayed_and_an_empty_group_refuses(echo_flow
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_processes_the_group_and_its_callbacks_record_progress(echo_flow, tmp_path):
-    import os
-    import subprocess
-    import sys
-    import time
-
     from connector.celery import app as celery_app
-    from tests.engine.test_worker import ROOT, database_url_for_test_db, wait_for
+    from tests.workers import private_queue, wait_for, worker_start, worker_stop
 
     tenant = make_tenant()
     user = make_user(tenant=tenant)
@@ -88,14 +83,9 @@ def test_a_real_worker_processes_the_group_and_its_callbacks_record_progress(ech
         failed_document(tenant, key, echo_flow, "config")
     triage_pass()
     group = tenant.failure_groups.get()
-    queue = f"test-console-{os.getpid()}-{time.monotonic_ns()}"
-    env = {**os.environ, "DATABASE_URL": database_url_for_test_db(), "DEBUG": "0", "TEST_QUEUE": queue}
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tests.console.worker_app", "worker", "--pool=solo", "--loglevel=INFO",
-         "-Q", queue, "--without-heartbeat", "--without-mingle", "--without-gossip", f"--hostname={queue}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    queue = private_queue()
+    worker = worker_start(queue=queue, log_path=tmp_path / "worker.log", app="tests.console.worker_app",
+                          env={"TEST_QUEUE": queue})
     default_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     try:
@@ -104,9 +94,7 @@ def test_a_real_worker_processes_the_group_and_its_callbacks_record_progress(ech
                             timeout=90, what="the worker to finish every document of the group")
     finally:
         celery_app.conf.task_default_queue = default_queue
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
+        worker_stop(worker)
     assert (finished.finished, finished.total) == (3, 3)
     assert group_replay_outcomes(finished) == {DocumentState.SENT: 3}
     assert set(tenant.documents.values_list("state", flat=True)) == {DocumentState.SENT}

@@ -5,10 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from connector.documents import document_transition
+from connector.documents import IgnoreRefused, document_ignore, document_transition
 from connector.models import DocumentState, Trigger
 from connector.replay import document_replay
-from console.ignoring import IgnoreRefused, document_ignore, failure_group_ignore, failure_group_unignore
+from console.ignoring import failure_group_ignore, failure_group_unignore
 from console.models import FailureGroup, GroupKind, GroupMember, GroupStatus, PassMark
 from console.triage import TRIAGE_MARK, triage_pass
 from tests.factories import make_tenant, make_user
@@ -178,14 +178,14 @@ def test_only_failures_can_be_ignored(echo_flow):
     document, _ = document_receive(tenant=tenant, flow="echo", external_key="OK", raw="r")
     document_process(document, trigger=Trigger.SCHEDULED)
     with pytest.raises(IgnoreRefused):
-        document_ignore(document, user=None, reason="why not")
+        document_ignore(document=document, user=None, reason="why not")
 
 
 def test_a_document_ignored_elsewhere_is_flagged_by_the_next_pass(echo_flow):
     tenant = make_tenant()
     document = failed_document(tenant, "A", echo_flow)
     triage_pass()
-    document_ignore(document, user=None, reason="handled by phone")
+    document_ignore(document=document, user=None, reason="handled by phone")
     triage_pass()
     member = GroupMember.objects.get(document=document)
     assert member.ignored and member.group.open_count == 0

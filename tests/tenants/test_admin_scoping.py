@@ -67,3 +67,27 @@ def test_finance_admin_sees_connection_inputs_of_its_tenant(client, two_tenants)
 def test_a_user_without_membership_sees_nothing(client, two_tenants):
     client.force_login(make_user())
     assert client.get(reverse("admin:connector_document_changelist")).status_code == 403
+
+
+ACTION_URLS = [("connector_document", "replay", "doc"), ("tenants_tenant", "test_connections", "tenant")]
+
+
+@pytest.mark.parametrize("name,tool,kind", ACTION_URLS)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_action_url_for_another_tenants_object_is_a_404_like_an_unknown_one(client, two_tenants, name, tool, kind,
+                                                                               method):
+    a, b, doc_a, doc_b = two_tenants
+    client.force_login(make_user(tenant=a, role=Role.FINANCE_ADMIN))
+    theirs, mine = (doc_b.pk, doc_a.pk) if kind == "doc" else (b.pk, a.pk)
+    send = getattr(client, method)
+    for object_id in (theirs, 999_999, "not-a-number"):
+        response = send(reverse(f"admin:{name}_actions", args=[object_id, tool]))
+        assert response.status_code == 404, (object_id, response.status_code)
+        assert "you may not" not in response.content.decode().lower()
+    assert send(reverse(f"admin:{name}_actions", args=[mine, tool])).status_code in (200, 302)
+
+
+def test_change_pages_of_ids_that_are_no_number_are_a_404(client, two_tenants):
+    client.force_login(make_user(tenant=two_tenants[0], role=Role.FINANCE_ADMIN))
+    for name in ("connector_document", "tenants_tenant"):
+        assert client.get(reverse(f"admin:{name}_change", args=["not-a-number"])).status_code == 404, name

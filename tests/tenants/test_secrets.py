@@ -114,3 +114,61 @@ def test_rotation_re_encrypts_every_secret_under_the_newest_key(settings):
         cursor.execute("SELECT password FROM tenants_vantagepointconnection")
         token = cursor.fetchone()[0]
     assert Fernet(new_key.encode()).decrypt(token.encode()).decode() == VP_PASSWORD
+
+
+MOVES = [
+    ("vantagepointconnection", "base_url", "https://attacker.example/api", ("password", "client_secret")),
+    ("vantagepointconnection", "database", "OtherDB", ("password", "client_secret")),
+    ("vantagepointconnection", "username", "someone-else", ("password", "client_secret")),
+    ("vantagepointconnection", "client_id", "client-evil", ("password", "client_secret")),
+    ("cleoconnection", "base_url", "https://attacker.example", ("password",)),
+    ("cleoconnection", "username", "someone-else", ("password",)),
+]
+MODELS = {"vantagepointconnection": VantagepointConnection, "cleoconnection": CleoConnection}
+
+
+def _with_cached_tokens(tenant):
+    make_connections(tenant)
+    CleoConnection.objects.filter(tenant=tenant).update(access_token="tok-CLEO-9", refresh_token="tok-CLEO-10",
+                                                       last_test_result="ok")
+    VantagepointConnection.objects.filter(tenant=tenant).update(last_test_result="ok")
+
+
+@pytest.mark.parametrize("prefix,field,value,secrets", MOVES)
+def test_pointing_a_connection_elsewhere_requires_its_secrets_again(client, prefix, field, value, secrets):
+    tenant = make_tenant()
+    _with_cached_tokens(tenant)
+    client.force_login(make_user(superuser=True))
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    before = MODELS[prefix].objects.get(tenant=tenant)
+
+    response = client.post(url, _inline_post_data(client, tenant, **{f"{prefix}-0-{field}": value}))
+    assert response.status_code == 200, "the form comes back with errors"
+    (form,) = next(f.formset.forms for f in response.context["inline_admin_formsets"] if f.formset.prefix == prefix)
+    assert sorted(form.errors) == sorted(secrets)
+    assert all("again" in form.errors[name][0] for name in secrets)
+    after = MODELS[prefix].objects.get(tenant=tenant)
+    assert getattr(after, field) == getattr(before, field), "nothing saved: the old secret cannot reach the new host"
+    assert after.access_token == before.access_token
+
+    entered = {f"{prefix}-0-{name}": f"new-{name}-11" for name in secrets}
+    response = client.post(url, _inline_post_data(client, tenant, **{f"{prefix}-0-{field}": value, **entered}))
+    assert response.status_code == 302
+    after = MODELS[prefix].objects.get(tenant=tenant)
+    assert getattr(after, field) == value
+    assert all(getattr(after, name) == f"new-{name}-11" for name in secrets)
+    assert (after.access_token, after.refresh_token, after.token_expires_at) == ("", "", None), "tokens of the old host"
+    assert after.last_test_result == "" and after.last_tested_at is None
+
+
+def test_other_changes_keep_the_stored_secrets_and_tokens_without_asking(client):
+    tenant = make_tenant()
+    _with_cached_tokens(tenant)
+    client.force_login(make_user(superuser=True))
+    url = reverse("admin:tenants_tenant_change", args=[tenant.pk])
+    response = client.post(url, _inline_post_data(client, tenant, **{
+        "vantagepointconnection-0-liability_code": "AP2", "cleoconnection-0-requests_per_second": "3"}))
+    assert response.status_code == 302
+    vp, cleo = VantagepointConnection.objects.get(), CleoConnection.objects.get()
+    assert (vp.liability_code, vp.password, vp.access_token) == ("AP2", VP_PASSWORD, "tok-ACCESS-6")
+    assert (cleo.requests_per_second, cleo.access_token) == (3, "tok-CLEO-9")

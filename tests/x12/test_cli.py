@@ -52,9 +52,23 @@ def test_validate_exits_0_with_warnings_shown_and_1_with_strict() -> None:
     path = str(sample("05_edinet_810c_ariba_hdr.edi"))
     done = run("validate", path)
     assert done.returncode == 0
-    assert done.stdout == "segment 38 TDS01: warning total-mismatch: TDS01 411.92 differs from the recomputed total " \
-                          "370.73\n"
+    assert done.stdout.splitlines() == [
+        "segment 1 ISA02: warning isa-not-fixed-width: the ISA is not fixed width: ISA02 ' ' is 1 characters, "
+        "the standard fixes 10",
+        "segment 38 TDS01: warning total-mismatch: TDS01 411.92 differs from the recomputed total 370.73",
+    ]
     assert run("validate", "--strict", path).returncode == 1
+
+
+def test_an_isa_that_is_not_fixed_width_is_read_then_named_a_warning_and_an_error_with_strict(tmp_path: Path) -> None:
+    path = tmp_path / "trimmed.edi"
+    path.write_text(edit(VALID_4010, "*ZZ*SENDER         *", "*ZZ*SENDER*"))
+    assert parse_file(path).invoices == parse_text(VALID_4010).invoices, "read as the fixed-width one is"
+    done = run("validate", str(path))
+    assert (done.returncode, done.stdout) == (0, "segment 1 ISA06: warning isa-not-fixed-width: the ISA is not fixed "
+                                                 "width: ISA06 'SENDER' is 6 characters, the standard fixes 15\n")
+    strict = run("validate", "--strict", str(path))
+    assert (strict.returncode, strict.stdout) == (1, done.stdout)
 
 
 def test_validate_exits_1_with_one_line_per_problem(tmp_path: Path) -> None:

@@ -152,6 +152,34 @@ def test_latin1_bytes_are_read_with_a_note() -> None:
     assert [p.code for p in result.problems] == [ProblemCode.NOT_UTF8]
 
 
+def test_windows_1252_curly_quotes_are_read_as_quotes_not_control_characters() -> None:
+    data = VALID_4010.replace("PID*F****WIDGET", "PID*F****\u201cDELUXE\u201d WIDGET \u2013 10\u20ac").encode("cp1252")
+    assert b"\x93DELUXE\x94" in data
+    result = parse_text(data)
+    assert result.invoices[0].lines[0].description == "\u201cDELUXE\u201d WIDGET \u2013 10\u20ac"
+    (note,) = result.problems
+    offset = data.index(b"\x93")
+    assert (note.code, note.severity) == (ProblemCode.NOT_UTF8, Severity.NOTE)
+    assert f"byte {offset}: b'\\x93'" in note.message and "Windows-1252" in note.message
+
+
+def test_every_byte_of_a_file_that_is_not_utf8_is_read_as_something() -> None:
+    unassigned = bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D])  # no character in Windows-1252
+    data = VALID_4010.encode().replace(b"WIDGET", b"WID" + unassigned + b"GET")
+    assert parse_text(data).invoices[0].lines[0].description == "WID\x81\x8d\x8f\x90\x9dGET"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1 << 15])
+def test_utf8_up_to_the_first_byte_that_is_not_then_windows_1252_whatever_the_chunks(chunk: int) -> None:
+    """A BOM declares UTF-8 and is dropped; what was UTF-8 before the first bad byte stays UTF-8."""
+    text = VALID_4010.replace("BUYER INC", "BUYER CAFÉ").replace("SELLER LLC", "SELLER \x93LLC\x94")
+    data = b"\xef\xbb\xbf" + text.encode("utf-8").replace("\x93".encode(), b"\x93").replace("\x94".encode(), b"\x94")
+    segments = list(SegmentReader(data, chunk_chars=chunk))
+    assert segments == list(SegmentReader(data))
+    assert ["N1", "BT", "BUYER CAFÉ", "92", "B1"] in segments
+    assert ["N1", "RE", "SELLER \u201cLLC\u201d", "92", "S1"] in segments
+
+
 def test_text_before_the_isa_is_skipped_with_a_warning() -> None:
     result = parse_text("From: partner\r\nSubject: invoices\r\n\r\n" + VALID_4010)
     assert result.invoices[0].invoice_number == "INV-1"
@@ -191,3 +219,28 @@ def test_file_objects_text_and_binary_read_the_same() -> None:
 def test_chunk_boundaries_never_change_what_is_read(chunk: int, name: str) -> None:
     data = sample(name).read_bytes()
     assert list(SegmentReader(data, chunk_chars=chunk)) == list(SegmentReader(data))
+
+
+def _loose_isas(text: str, chunk: int) -> list[tuple[int, int | None, str | None]]:
+    reader = SegmentReader(text, chunk_chars=chunk)
+    list(reader)
+    return [(p.position.segment_number, p.position.element, p.value) for p in reader.notes
+            if p.code is ProblemCode.ISA_NOT_FIXED_WIDTH]
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 15])
+def test_every_isa_that_is_not_fixed_width_is_named_at_its_segment_whatever_the_chunks(chunk: int) -> None:
+    loose = edit(VALID_4010.replace("000000042", "000000043"), "*ZZ*RECEIVER       *", "*ZZ*RECEIVER*")
+    piped = loose.replace("*", "|").replace("000000043", "000000044")  # new delimiters: the reader restarts
+    text = VALID_4010 + loose + VALID_4010.replace("000000042", "000000045") + piped
+    assert _loose_isas(text, chunk) == [(17, 8, "RECEIVER"), (49, 8, "RECEIVER")]
+    assert _loose_isas(text.rstrip("\n").removesuffix("~").rsplit("IEA", 1)[0] + "ISA*00*", chunk) == \
+        [(17, 8, "RECEIVER"), (49, 8, "RECEIVER")], "a last ISA cut short is the envelope's to report"
+    assert [p for p in parse_text(VALID_4010 + VALID_4010).problems if p.code is ProblemCode.ISA_NOT_FIXED_WIDTH] == []
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64, 1 << 15])
+def test_text_before_the_isa_is_named_once_whatever_the_chunks(chunk: int) -> None:
+    reader = SegmentReader("Subject: invoices\r\n\r\nsee below\r\n" + VALID_4010, chunk_chars=chunk)
+    assert list(reader) == list(SegmentReader(VALID_4010))
+    assert [p.message for p in reader.notes] == ["skipped 32 characters before the ISA"]

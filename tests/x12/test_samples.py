@@ -118,7 +118,9 @@ def test_03_ariba_bom_tabs_and_an_isa_that_is_not_fixed_width() -> None:
         ("C", "G830", Decimal("6.00")), ("C", "H850", Decimal("0"))]
     # The summary G830 restates the two line G830s: counted once, the total agrees with TDS.
     assert invoice.total_stated == invoice.total_computed == Decimal("365.96")
-    assert result.problems == []
+    (problem,) = result.problems  # read as any other, and named
+    assert (problem.code, problem.severity, problem.position.element, problem.value) == (
+        ProblemCode.ISA_NOT_FIXED_WIDTH, Severity.WARNING, 2, " ")
 
 
 def test_05_ariba_header_charges_tds_leaves_out_the_allowance() -> None:
@@ -133,7 +135,7 @@ def test_05_ariba_header_charges_tds_leaves_out_the_allowance() -> None:
         ("C", "H090", Decimal("10.00"), None), ("C", "H850", Decimal("35.96"), None)]
     assert invoice.total_stated == Decimal("411.92")
     assert invoice.total_computed == Decimal("370.73")
-    assert codes(result) == [(38, "TDS", ProblemCode.TOTAL_MISMATCH)]
+    assert codes(result) == [(1, "ISA", ProblemCode.ISA_NOT_FIXED_WIDTH), (38, "TDS", ProblemCode.TOTAL_MISMATCH)]
     assert result.problems[0].severity is Severity.WARNING
 
 

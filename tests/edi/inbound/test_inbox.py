@@ -268,3 +268,14 @@ def test_a_new_file_under_the_name_of_one_whose_pickup_answer_was_lost_is_import
     assert answered == {("901", "A"), ("902", "A")}, "each interchange acknowledged once"
     assert cleo_sim.file_names("Inbound") == []
     assert cleo_sim.file_names("Inbound Processed") == ["ACME_810.edi", "ACME_810.edi"]
+
+
+def test_a_set_control_number_with_a_superscript_is_kept_as_text_in_the_key(edi_tenant, partner, cleo_sim):
+    """ST02 is alphanumeric, so '0001²' is accepted; reading it as a number must not raise."""
+    text = snack_file("SF-40", interchange=901).decode().replace("ST*810*0001~", "ST*810*0001²~")
+    cleo_sim.put_file("Inbound", "superscript.edi", text.replace("SE*9*0001~", "SE*9*0001²~").encode())
+    run = poll(edi_tenant)
+
+    (document,) = documents(edi_tenant)
+    assert document.external_key == f"ZZ:{SNACKS_SENDER}/901/901/0001²/SF-40", run.counts
+    assert ledger(edi_tenant, "superscript.edi").status == InboundFileStatus.IMPORTED

@@ -16,6 +16,7 @@ from edi.outbound import AR_810
 from edi.outbound.acks import acknowledgments_apply
 from edi.x12 import ControlNumbers, build_997
 from tests.factories import make_partner, make_user
+from tests.x12.helpers import VALID_4010
 
 from .conftest import OUTBOUND, WorkerKilled, outbound_files, run_cycle
 from .test_cycle import documents, post_invoices
@@ -88,6 +89,16 @@ def test_a_997_for_a_set_we_never_sent_is_counted_not_applied(edi_tenant, vp_sim
     assert counts["unmatched"] == 1
     document.refresh_from_db()
     assert document.state == DocumentState.SENT
+
+
+def test_a_997_whose_control_numbers_hold_superscripts_answers_nothing_of_ours(edi_tenant, partner):
+    """'7²' passes str.isdigit but not int(): it is no number we handed out, not a crash."""
+    reply = build_997(VALID_4010, controls=ControlNumbers(601, 601, 1))
+    for old, new in (("AK1*IN*7~", "AK1*IN*7\u00b2~"), ("AK2*810*0001~", "AK2*810*0001\u00b2~")):
+        assert old in reply
+        counts = acknowledgments_apply(tenant=edi_tenant, partner=partner, text=reply.replace(old, new),
+                                       source="Inbound/997-superscript.edi")
+        assert counts["unmatched"] == 1 and counts["sets"] == 1
 
 
 def test_a_997_that_arrives_before_the_upload_is_committed_is_applied_when_it_is(
