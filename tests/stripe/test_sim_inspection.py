@@ -1,6 +1,7 @@
 """The simulator's inspection and control API under /_sandbox/, in process and served."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,8 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from sandbox.servers import SIMULATORS, create_simulator, serve_in_thread
 from sandbox.stripe import SANDBOX_SECRET_KEY
@@ -104,12 +103,15 @@ def free_port_in(first: int, last: int) -> int:
 
 def test_manage_py_sandbox_stripe_serves_it(tmp_path):
     assert SIMULATORS["stripe"] == "sandbox.stripe"
-    with pytest.raises(CommandError):
-        call_command("sandbox", "nostripe", "--port", "8400")
+    # The command is a development tool: installed with DEBUG on (production has no sandbox app).
+    env = {**os.environ, "DEBUG": "1"}
+    refused = subprocess.run([sys.executable, "manage.py", "sandbox", "nostripe", "--port", "8400"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "nostripe" in refused.stderr, refused.stderr
     port = free_port_in(8400, 8449)
     log = (tmp_path / "sandbox.log").open("w")
     server = subprocess.Popen([sys.executable, "manage.py", "sandbox", "stripe", "--port", str(port)], cwd=ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         def answered() -> bool:
             try:
