@@ -18,7 +18,7 @@ from edi.x12 import (
     validate,
 )
 
-from .helpers import SAMPLES, sample, sample_paths
+from .helpers import sample, sample_paths
 
 SAMPLE_FILES = [path.name for path in sample_paths()]
 
