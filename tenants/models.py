@@ -5,7 +5,6 @@ only. Connections carry no behaviour; the clients in connector/ and edi/ read th
 """
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -118,19 +117,14 @@ class CleoConnection(Connection):
 
 
 class StripeConnection(Connection):
+    # Webhook endpoints and their signing secrets are billing's (billing.models.WebhookEndpoint).
     secret_key = EncryptedTextField(blank=True)
-    # One signing secret per line: more than one while a secret is being rolled.
-    webhook_secrets = EncryptedTextField(blank=True, help_text="One whsec_… per line")
-    webhook_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     api_version = models.CharField(max_length=40, default="2025-03-31.basil")
 
-    SECRET_FIELDS = ("secret_key", "webhook_secrets")
+    SECRET_FIELDS = ("secret_key",)
 
     def __str__(self) -> str:
         return f"Stripe for {self.tenant}"
-
-    def webhook_secret_list(self) -> list[str]:
-        return [line.strip() for line in self.webhook_secrets.splitlines() if line.strip()]
 
 
 CONNECTION_MODELS: tuple[type[Connection], ...] = (VantagepointConnection, CleoConnection, StripeConnection)
