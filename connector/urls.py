@@ -1,6 +1,6 @@
 """URL map: the admin; flows add their own entry points (the Stripe webhook) here."""
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "ml-connector"
@@ -10,4 +10,5 @@ admin.site.index_title = "Back office"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("billing.urls")),
 ]
