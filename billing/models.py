@@ -87,9 +87,12 @@ class WebhookDelivery(models.Model):
     The body is kept byte for byte (the first MAX_BODY_BYTES of a larger one, with its real
     size), so a signature can be checked again and a rejected delivery read as it came."""
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Foreign keys without an index of their own where a composite index leads with them or
+    # nothing looks rows up by them: each index is written on every delivery.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
     endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="deliveries")
+                                 related_name="deliveries", db_index=False)
     path = models.CharField(max_length=300, help_text="The URL path as requested")
     method = models.CharField(max_length=10)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
@@ -103,7 +106,7 @@ class WebhookDelivery(models.Model):
     reason = models.TextField(blank=True)
     signed_at = models.DateTimeField(null=True, blank=True, help_text="The signature's timestamp (t=)")
     secret = models.ForeignKey(WebhookSecret, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                               help_text="The secret whose signature matched")
+                               db_index=False, help_text="The secret whose signature matched")
     event = models.ForeignKey("WebhookEvent", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="deliveries")
     traceback = models.TextField(blank=True)
@@ -111,7 +114,8 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
-        indexes = [models.Index(fields=["endpoint", "received_at"], name="delivery_endpoint_received")]
+        indexes = [models.Index(fields=["tenant", "received_at"], name="delivery_tenant_received"),
+                   models.Index(fields=["endpoint", "received_at"], name="delivery_endpoint_received")]
 
     def __str__(self) -> str:
         return f"Delivery #{self.pk} ({self.get_outcome_display().lower()})"
@@ -124,26 +128,29 @@ class WebhookDelivery(models.Model):
 class WebhookEvent(models.Model):
     """One Stripe event id accepted on one endpoint, and the engine document that processes it.
 
-    `queued_at` stays empty until the processing was handed to the broker: the sweeper queues
-    what a broker outage left behind."""
+    `queued_at` is stamped when the processing is handed to the broker (in the transaction
+    that inserts the event, taken off again if the broker refuses): the sweeper sends what has
+    no stamp, and again what was stamped long ago while its document never moved."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="events")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The unique (endpoint, stripe id) index serves lookups by endpoint.
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="events", db_index=False)
     stripe_id = models.CharField(max_length=255, help_text="evt_…")
-    type = models.CharField(max_length=100, db_index=True)
+    type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=255, blank=True, help_text="data.object.id: what to re-fetch")
     livemode = models.BooleanField(default=False)
     api_version = models.CharField(max_length=40, blank=True)
     stripe_created = models.DateTimeField(null=True, blank=True, help_text="When Stripe created the event")
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    queued_at = models.DateTimeField(null=True, blank=True, help_text="When its processing was queued")
+    # Indexed for the sweeper: not stamped (NULL), or stamped long ago.
+    queued_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                     help_text="When its processing was last sent to the broker")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["endpoint", "stripe_id"], name="one_event_per_endpoint_and_id")]
-        indexes = [models.Index(fields=["created_at"], condition=models.Q(queued_at__isnull=True),
-                                name="event_not_yet_queued")]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="event_tenant_created")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"

@@ -1,10 +1,12 @@
 """Handing accepted events to the engine: one document per event, processed by a worker.
 
 The task is sent by name (`connector.process_document`), so billing needs nothing of the
-engine's task module. An event is marked queued only after the broker took the message; an
-event left unmarked (broker down, a crash between commit and send) is queued by the sweeper,
-a periodic task. Sending twice is possible in a crash window and harmless: the engine takes
-a lock per document and resumes only unfinished work. Losing one is not possible.
+engine's task module. An event is stamped queued in the transaction that inserts it, and the
+message is sent right after the commit; if the broker refuses it, the stamp is taken off
+again. The sweeper, a periodic task, then sends what has no stamp, and sends again what was
+stamped long ago while its document never moved (a crash between commit and send, or a
+broker that lost the message). Sending twice is therefore possible and harmless: the engine
+takes a lock per document and resumes only unfinished work. Losing one is not possible.
 """
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connector.documents import audit_record
 from connector.locks import exclusive
-from connector.models import Trigger
+from connector.models import DocumentState, Trigger
 
 from ..models import WebhookEvent
 
@@ -27,6 +30,9 @@ STRIPE_PAYMENT_FLOW = "stripe-payment"
 PROCESS_DOCUMENT_TASK = "connector.process_document"
 # An event younger than this may still be on its way to the broker from its own request.
 SWEEP_GRACE = timedelta(minutes=1)
+# A document still untouched this long after its event was queued: the message is presumed lost.
+SWEEP_STALL = timedelta(minutes=15)
+STALL_LOOKBACK = timedelta(days=1)
 SWEEP_BATCH = 500
 # One quick reconnect (a pooled connection gone stale), then give up: the request must answer
 # in milliseconds, and the sweeper tries again.
@@ -48,38 +54,48 @@ def document_processing_send(*, document_id: int, trigger: str, user_id: int | N
 
 
 def webhook_event_queue(*, event_id: int, document_id: int) -> bool:
-    """Queue an accepted event's processing and mark it queued. False (logged) when the broker
-    refused: the event stays unqueued for the sweeper."""
+    """Send the processing of an event already stamped queued; when the broker refuses, take
+    the stamp off (the sweeper sends it later) and return False."""
     try:
         document_processing_send(document_id=document_id, trigger=Trigger.WEBHOOK)
     except QueueRefused as exc:
+        WebhookEvent.objects.filter(pk=event_id).update(queued_at=None)
         log.warning("webhook event %s not queued, the sweeper will retry: %s", event_id, exc)
         return False
-    WebhookEvent.objects.filter(pk=event_id, queued_at__isnull=True).update(queued_at=timezone.now())
     return True
 
 
 def webhook_events_queue_unqueued(*, now: datetime | None = None, grace: timedelta = SWEEP_GRACE,
-                                  limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """Queue every event older than `grace` whose processing was never queued.
+                                  stall: timedelta = SWEEP_STALL, limit: int = SWEEP_BATCH) -> dict[str, int]:
+    """Send the processing of events older than `grace` that are not stamped queued, and again
+    of those stamped more than `stall` ago whose document is still untouched in `received`.
 
-    One sweep at a time (a lock); stops at the first broker failure, since the next would fail
-    too. Returns counts: queued, refused (0 or 1), busy (another sweep holds the lock)."""
+    One sweep at a time (a lock); each event is stamped before it is sent; the sweep stops at
+    the first broker failure, since the next would fail too. Returns counts: queued, stalled
+    (of the queued, those sent again), refused (0 or 1), busy (another sweep holds the lock)."""
     now = now or timezone.now()
-    counts = {"queued": 0, "refused": 0, "busy": 0}
+    counts = {"queued": 0, "stalled": 0, "refused": 0, "busy": 0}
+    never = Q(queued_at__isnull=True, created_at__lt=now - grace)
+    # Only stamps of the last day are looked at again: the sweep reads an index range, not the
+    # whole history, and a minute's sweep sees each stamp cross the `stall` mark many times over.
+    stalled = Q(queued_at__lt=now - stall, queued_at__gte=now - stall - STALL_LOOKBACK,
+                document__state=DocumentState.RECEIVED, document__updated_at__lte=F("queued_at"))
     with exclusive("billing:webhook-events-sweep") as acquired:
         if not acquired:
             counts["busy"] = 1
             return counts
-        pending = (WebhookEvent.objects.filter(queued_at__isnull=True, created_at__lt=now - grace)
-                   .order_by("created_at").values_list("pk", "document_id")[:limit])
-        for event_id, document_id in pending:
+        pending = (WebhookEvent.objects.filter(never | stalled).order_by("created_at")
+                   .values_list("pk", "document_id", "queued_at")[:limit])
+        for event_id, document_id, queued_at in pending:
+            WebhookEvent.objects.filter(pk=event_id).update(queued_at=now)
             if not webhook_event_queue(event_id=event_id, document_id=document_id):
                 counts["refused"] = 1
                 break
             counts["queued"] += 1
+            counts["stalled"] += queued_at is not None
     if counts["queued"] or counts["refused"]:
-        log.info("webhook sweep: %(queued)d event(s) queued, broker refused: %(refused)d", counts)
+        log.info("webhook sweep: %(queued)d event(s) queued (%(stalled)d of them again), broker refused: "
+                 "%(refused)d", counts)
     return counts
 
 
@@ -91,5 +107,4 @@ def webhook_event_replay(*, event: WebhookEvent, user: AbstractBaseUser) -> None
     audit_record(tenant=event.tenant, document=event.document, user=user, action="replay_requested",
                  from_state=event.document.state, to_state=event.document.state,
                  reason=f"processing of {event.type} {event.stripe_id} queued from the webhook ledger")
-    if event.queued_at is None:
-        WebhookEvent.objects.filter(pk=event.pk, queued_at__isnull=True).update(queued_at=timezone.now())
+    WebhookEvent.objects.filter(pk=event.pk).update(queued_at=timezone.now())

@@ -18,16 +18,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from connector.documents import audit_record
-from connector.models import Document, DocumentState
-from tenants.models import Tenant
+from connector.documents import actor_name
+from connector.fields import decrypt
+from connector.models import AuditEvent, Document, DocumentState
 
-from ..models import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
 from .handoff import STRIPE_PAYMENT_FLOW, webhook_event_queue
-from .rows import row_insert, row_update
+from .rows import row_cursor, row_insert, row_update
 from .signature import HEADER, SignatureRejected, signature_verify
 
 log = logging.getLogger(__name__)
@@ -135,18 +135,25 @@ class EndpointKeys:
 
 
 def _endpoint_for(key: str, *, now: datetime) -> EndpointKeys | None:
+    """The endpoint with this URL key and its secrets still valid at `now`, in one statement."""
     try:
         endpoint_uuid = uuid.UUID(key)
     except ValueError:
         return None
-    rows = list(WebhookEndpoint.objects.filter(uuid=endpoint_uuid).values_list(
-        "id", "tenant_id", "enabled", "tolerance_seconds", "secrets__id", "secrets__secret", "secrets__expires_at"))
+    endpoint_table, secret_table = (connection.ops.quote_name(m._meta.db_table) for m in (WebhookEndpoint, WebhookSecret))
+    with row_cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.id, e.tenant_id, e.enabled, e.tolerance_seconds, s.id, s.secret FROM {endpoint_table} e "
+            f"LEFT JOIN {secret_table} s ON s.endpoint_id = e.id AND (s.expires_at IS NULL OR s.expires_at > %s) "
+            "WHERE e.uuid = %s",
+            [connection.ops.adapt_datetimefield_value(now),
+             WebhookEndpoint._meta.get_field("uuid").get_db_prep_value(endpoint_uuid, connection)])
+        rows = cursor.fetchall()
     if not rows:
         return None
     pk, tenant_id, enabled, tolerance = rows[0][:4]
-    secrets = tuple((secret_id, secret) for *_, secret_id, secret, expires_at in rows
-                    if secret_id is not None and (expires_at is None or expires_at > now))
-    return EndpointKeys(id=pk, tenant_id=tenant_id, enabled=enabled, tolerance=tolerance, secrets=secrets)
+    secrets = tuple((secret_id, decrypt(token)) for *_, secret_id, token in rows if secret_id is not None)
+    return EndpointKeys(id=pk, tenant_id=tenant_id, enabled=bool(enabled), tolerance=tolerance, secrets=secrets)
 
 
 def _reject(incoming: IncomingDelivery, endpoint: EndpointKeys | None, outcome: str, reason: str) -> DeliveryReceipt:
@@ -235,8 +242,9 @@ def _store_verify_key(incoming: IncomingDelivery, endpoint: EndpointKeys,
             tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, stripe_id=fields.stripe_id, type=fields.type,
             object_id=fields.object_id, livemode=fields.livemode, api_version=fields.api_version,
             stripe_created=fields.stripe_created, document_id=document_id,
-            # A document another endpoint's event created is that event's to queue.
-            queued_at=None if document_created else timezone.now(),
+            # Stamped queued now, sent right after the commit (see handoff). A document that
+            # another endpoint's event created is that event's to send.
+            queued_at=timezone.now(),
         )
         if row_insert(event, unless_conflict=True) is not None:
             delivery.outcome, delivery.reason = DeliveryOutcome.ACCEPTED, f"new event {fields.type} {fields.stripe_id}"
@@ -259,8 +267,9 @@ def _document_for(endpoint: EndpointKeys, fields: EventFields) -> tuple[int, boo
     if row_insert(document, unless_conflict=True) is None:
         return Document.objects.filter(tenant_id=endpoint.tenant_id, flow=STRIPE_PAYMENT_FLOW,
                                        external_key=fields.stripe_id).values_list("pk", flat=True).get(), False
-    audit_record(tenant=Tenant(pk=endpoint.tenant_id), document=document, action="received",
-                 to_state=DocumentState.RECEIVED, reason=document.source)
+    # What connector.documents.audit_record writes, in one statement.
+    row_insert(AuditEvent(tenant_id=endpoint.tenant_id, document_id=document.pk, actor=actor_name(None),
+                          action="received", to_state=DocumentState.RECEIVED, reason=document.source))
     return document.pk, True
 
 

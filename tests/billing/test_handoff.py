@@ -15,7 +15,13 @@ from kombu.simple import SimpleQueue
 
 from billing.models import WebhookEvent
 from billing.tasks import queue_unqueued_webhook_events
-from billing.webhooks.handoff import PROCESS_DOCUMENT_TASK, SWEEP_GRACE, webhook_event_replay, webhook_events_queue_unqueued
+from billing.webhooks.handoff import (
+    PROCESS_DOCUMENT_TASK,
+    SWEEP_GRACE,
+    SWEEP_STALL,
+    webhook_event_replay,
+    webhook_events_queue_unqueued,
+)
 from connector.locks import exclusive
 from connector.models import AuditEvent, Document, Trigger
 from connector.pipeline import document_process
@@ -57,11 +63,31 @@ def test_the_sweeper_queues_old_unqueued_events_once_and_leaves_young_ones_to_th
     WebhookEvent.objects.filter(pk=young.pk).update(queued_at=None)
     sent_tasks.clear()
 
-    assert queue_unqueued_webhook_events() == {"queued": 1, "refused": 0, "busy": 0}
+    assert queue_unqueued_webhook_events() == {"queued": 1, "stalled": 0, "refused": 0, "busy": 0}
     assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": old.document_id, "trigger": "webhook", "user_id": None})]
     assert WebhookEvent.objects.get(pk=old.pk).queued_at is not None
     assert WebhookEvent.objects.get(pk=young.pk).queued_at is None
     assert webhook_events_queue_unqueued()["queued"] == 0, "queued once"
+
+
+def test_the_sweeper_sends_again_what_was_sent_long_ago_while_its_document_never_moved(
+        client, endpoint, sent_tasks, stub_payment_flow):
+    for event_id in ("evt_lost_by_the_broker", "evt_processed_long_ago"):
+        body, signature = signed_event(event_id)
+        deliver(client, endpoint, body, signature)
+    long_ago = timezone.now() - SWEEP_STALL - timedelta(minutes=1)
+    WebhookEvent.objects.update(queued_at=long_ago, created_at=long_ago)
+    Document.objects.update(updated_at=long_ago)
+    processed = WebhookEvent.objects.get(stripe_id="evt_processed_long_ago").document
+    document_process(processed, trigger=Trigger.WEBHOOK)  # this one a worker did take
+    sent_tasks.clear()
+
+    assert webhook_events_queue_unqueued() == {"queued": 1, "stalled": 1, "refused": 0, "busy": 0}
+    lost = WebhookEvent.objects.get(stripe_id="evt_lost_by_the_broker")
+    assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": lost.document_id, "trigger": "webhook",
+                                                   "user_id": None})]
+    assert lost.queued_at > long_ago
+    assert webhook_events_queue_unqueued()["queued"] == 0, "stamped again: not before another 15 minutes"
 
 
 def test_a_second_sweep_at_the_same_time_skips(client, endpoint, sent_tasks):
@@ -69,7 +95,7 @@ def test_a_second_sweep_at_the_same_time_skips(client, endpoint, sent_tasks):
     sent_tasks.clear()
     with exclusive("billing:webhook-events-sweep") as acquired:
         assert acquired
-        assert webhook_events_queue_unqueued() == {"queued": 0, "refused": 0, "busy": 1}
+        assert webhook_events_queue_unqueued() == {"queued": 0, "stalled": 0, "refused": 0, "busy": 1}
     assert not sent_tasks
 
 

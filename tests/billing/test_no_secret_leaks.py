@@ -39,10 +39,10 @@ def test_no_secret_in_rows_logs_or_responses(client, endpoint, monkeypatch, capl
         responses.append(deliver(client, endpoint, body, "t=1"))
         responses.append(client.get(webhook_url(endpoint)))
 
-        def broken(**kwargs):
+        def broken(*args, **kwargs):
             raise RuntimeError("boom while handling")
 
-        monkeypatch.setattr(receive_module, "audit_record", broken)
+        monkeypatch.setattr(receive_module, "actor_name", broken)  # called after the document insert
         responses.append(deliver(client, endpoint, *signed_event("evt_leak_error")))
 
     assert [r.status_code for r in responses] == [200, 400, 400, 400, 400, 400, 405, 500]

@@ -222,10 +222,10 @@ def test_a_body_of_exactly_1_mb_is_not_too_large(client, endpoint):
 
 def test_a_failure_of_ours_after_storing_keeps_the_delivery_answers_500_and_the_retry_succeeds(
         client, endpoint, monkeypatch, sent_tasks):
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(receive_module, "audit_record", broken)  # after the document insert
+    monkeypatch.setattr(receive_module, "actor_name", broken)  # called after the document insert
     body, signature = signed_event("evt_after_our_failure")
     response = deliver(client, endpoint, body, signature)
 
