@@ -40,23 +40,39 @@ def row_cursor() -> Iterator[Any]:
         yield cursor
 
 
+# Fields whose Python value is already what the driver takes: their value is read as is
+# instead of through pre_save and get_db_prep_save (exact types: a subclass such as
+# EncryptedTextField transforms its value and takes the full path).
+_AS_IS = (models.CharField, models.TextField, models.BooleanField, models.IntegerField, models.BigIntegerField,
+          models.PositiveIntegerField, models.PositiveBigIntegerField, models.PositiveSmallIntegerField,
+          models.SmallIntegerField, models.ForeignKey)
+
+
+def _value_reader(field: Field):
+    if type(field) in _AS_IS:
+        attname = field.attname
+        return lambda obj, add: getattr(obj, attname)
+    return lambda obj, add: field.get_db_prep_save(field.pre_save(obj, add=add), connection=connection)
+
+
 @lru_cache(maxsize=32)
-def _insert_sql(model: type[models.Model], vendor: str, unless_conflict: bool) -> tuple[tuple[Field, ...], str]:
-    """The statement for a model, built once per process (vendor keys it: quoting may differ)."""
+def _insert_sql(model: type[models.Model], vendor: str, unless_conflict: bool) -> tuple[tuple[Any, ...], str]:
+    """The statement and the value readers for a model, built once per process (the vendor
+    keys it: quoting and adaptation may differ)."""
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return fields, (f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-                    f"VALUES ({', '.join(['%s'] * len(fields))})"
-                    f"{' ON CONFLICT DO NOTHING' if unless_conflict else ''} "
-                    f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
+    return tuple(_value_reader(f) for f in fields), (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}){' ON CONFLICT DO NOTHING' if unless_conflict else ''} "
+        f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
 
 
 def row_insert(obj: models.Model, *, unless_conflict: bool = False) -> int | None:
     """Insert an unsaved instance in one statement and set its pk; with `unless_conflict`,
     return None (and write nothing, raise nothing) when a unique constraint already holds
     such a row. Defaults and auto_now values are the ORM's own (`pre_save`)."""
-    fields, sql = _insert_sql(type(obj), connection.vendor, unless_conflict)
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection) for f in fields]
+    readers, sql = _insert_sql(type(obj), connection.vendor, unless_conflict)
+    params = [read(obj, True) for read in readers]
     with row_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -67,12 +83,17 @@ def row_insert(obj: models.Model, *, unless_conflict: bool = False) -> int | Non
     return obj.pk
 
 
+@lru_cache(maxsize=32)
+def _update_sql(model: type[models.Model], vendor: str, names: tuple[str, ...]) -> tuple[tuple[Any, ...], str]:
+    fields = [model._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    return tuple(_value_reader(f) for f in fields), (
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} "
+        f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s")
+
+
 def row_update(obj: models.Model, *fields: str) -> None:
     """`obj.save(update_fields=fields)` in one UPDATE, without the ORM's signals and checks."""
-    model = type(obj)
-    columns = [model._meta.get_field(name) for name in fields]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
-    params = [f.get_db_prep_save(f.pre_save(obj, add=False), connection=connection) for f in columns]
+    readers, sql = _update_sql(type(obj), connection.vendor, fields)
     with row_cursor() as cursor:
-        cursor.execute(f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} "
-                       f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s", [*params, obj.pk])
+        cursor.execute(sql, [*(read(obj, False) for read in readers), obj.pk])
