@@ -212,13 +212,13 @@ def _store_verify_key(incoming: IncomingDelivery, endpoint: EndpointKeys,
                       now: float) -> tuple[DeliveryReceipt, tuple[int, int] | None]:
     """The one transaction of a delivery that reached verification. Returns the receipt and,
     for a new event whose document is new, the (event, document) ids to queue after commit."""
-    with transaction.atomic():
+    with transaction.atomic(), row_cursor() as cursor:
         delivery = WebhookDelivery(
             tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, path=incoming.path[:300], method=incoming.method,
             remote_addr=incoming.remote_addr, headers=headers_kept(incoming.headers), body=incoming.body,
             size=incoming.size,
         )
-        row_insert(delivery)  # stored first: nothing below has trusted a byte of it yet
+        row_insert(delivery, cursor=cursor)  # stored first: nothing below has trusted a byte of it yet
         try:
             verified = signature_verify(body=delivery.body, header=incoming.headers.get(HEADER),
                                         secrets=endpoint.secrets, now=now, tolerance=endpoint.tolerance)
@@ -228,16 +228,16 @@ def _store_verify_key(incoming: IncomingDelivery, endpoint: EndpointKeys,
             if rejected.secret_id is not None:  # stale or future: authentic, but outside the tolerance
                 delivery.verified, delivery.secret_id = True, rejected.secret_id
                 delivery.signed_at = _at(rejected.timestamp)
-            row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret")
+            row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret", cursor=cursor)
             return _receipt(delivery), None
         delivery.verified, delivery.signed_at, delivery.secret_id = True, _at(verified.timestamp), verified.secret_id
         try:
             fields = event_fields_read(delivery.body)
         except NotAnEvent as exc:
             delivery.outcome, delivery.reason, delivery.status_code = DeliveryOutcome.NOT_JSON, str(exc), 400
-            row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret")
+            row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret", cursor=cursor)
             return _receipt(delivery), None
-        document_id, document_created = _document_for(endpoint, fields)
+        document_id, document_created = _document_for(endpoint, fields, cursor)
         event = WebhookEvent(
             tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, stripe_id=fields.stripe_id, type=fields.type,
             object_id=fields.object_id, livemode=fields.livemode, api_version=fields.api_version,
@@ -246,30 +246,31 @@ def _store_verify_key(incoming: IncomingDelivery, endpoint: EndpointKeys,
             # another endpoint's event created is that event's to send.
             queued_at=timezone.now(),
         )
-        if row_insert(event, unless_conflict=True) is not None:
+        if row_insert(event, unless_conflict=True, cursor=cursor) is not None:
             delivery.outcome, delivery.reason = DeliveryOutcome.ACCEPTED, f"new event {fields.type} {fields.stripe_id}"
         else:
             event.pk = WebhookEvent.objects.filter(endpoint_id=endpoint.id, stripe_id=fields.stripe_id
                                                    ).values_list("pk", flat=True).get()
             delivery.outcome, delivery.reason = DeliveryOutcome.DUPLICATE, f"event {fields.stripe_id} was already received"
         delivery.status_code, delivery.event_id = 200, event.pk
-        row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret", "event")
+        row_update(delivery, "outcome", "reason", "status_code", "signed_at", "verified", "secret", "event",
+                   cursor=cursor)
     new_document = delivery.outcome == DeliveryOutcome.ACCEPTED and document_created
     return _receipt(delivery), ((event.pk, document_id) if new_document else None)
 
 
-def _document_for(endpoint: EndpointKeys, fields: EventFields) -> tuple[int, bool]:
+def _document_for(endpoint: EndpointKeys, fields: EventFields, cursor) -> tuple[int, bool]:
     """The engine document of a Stripe event, (id, created): `connector.documents.document_receive`
     in one statement instead of a lookup, a savepoint and an insert (the same unique
     constraint decides), with the same "received" audit event when it is new."""
     document = Document(tenant_id=endpoint.tenant_id, flow=STRIPE_PAYMENT_FLOW, external_key=fields.stripe_id,
                         raw=fields.text, source=f"Stripe {fields.type} (webhook event)", state=DocumentState.RECEIVED)
-    if row_insert(document, unless_conflict=True) is None:
+    if row_insert(document, unless_conflict=True, cursor=cursor) is None:
         return Document.objects.filter(tenant_id=endpoint.tenant_id, flow=STRIPE_PAYMENT_FLOW,
                                        external_key=fields.stripe_id).values_list("pk", flat=True).get(), False
     # What connector.documents.audit_record writes, in one statement.
     row_insert(AuditEvent(tenant_id=endpoint.tenant_id, document_id=document.pk, actor=actor_name(None),
-                          action="received", to_state=DocumentState.RECEIVED, reason=document.source))
+                          action="received", to_state=DocumentState.RECEIVED, reason=document.source), cursor=cursor)
     return document.pk, True
 
 

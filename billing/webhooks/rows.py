@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field
 
 
@@ -29,14 +29,15 @@ from django.db.models import Field
 def row_cursor() -> Iterator[Any]:
     """A cursor for these statements: server-side binding on PostgreSQL (errors still Django's),
     Django's own cursor elsewhere."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: `connection` is a proxy, a lookup per attribute
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             yield cursor
         return
     import psycopg
 
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    db.ensure_connection()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
         yield cursor
 
 
@@ -55,6 +56,15 @@ def _value_reader(field: Field):
     return lambda obj, add: field.get_db_prep_save(field.pre_save(obj, add=add), connection=connection)
 
 
+@contextmanager
+def _given_or_new(cursor: Any) -> Iterator[Any]:
+    if cursor is not None:
+        yield cursor
+    else:
+        with row_cursor() as cursor:
+            yield cursor
+
+
 @lru_cache(maxsize=32)
 def _insert_sql(model: type[models.Model], vendor: str, unless_conflict: bool) -> tuple[tuple[Any, ...], str]:
     """The statement and the value readers for a model, built once per process (the vendor
@@ -67,13 +77,14 @@ def _insert_sql(model: type[models.Model], vendor: str, unless_conflict: bool) -
         f"RETURNING {connection.ops.quote_name(model._meta.pk.column)}")
 
 
-def row_insert(obj: models.Model, *, unless_conflict: bool = False) -> int | None:
+def row_insert(obj: models.Model, *, unless_conflict: bool = False, cursor: Any = None) -> int | None:
     """Insert an unsaved instance in one statement and set its pk; with `unless_conflict`,
     return None (and write nothing, raise nothing) when a unique constraint already holds
-    such a row. Defaults and auto_now values are the ORM's own (`pre_save`)."""
+    such a row. Defaults and auto_now values are the ORM's own (`pre_save`). `cursor`: one
+    of row_cursor's, to share between statements."""
     readers, sql = _insert_sql(type(obj), connection.vendor, unless_conflict)
     params = [read(obj, True) for read in readers]
-    with row_cursor() as cursor:
+    with _given_or_new(cursor) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -92,8 +103,8 @@ def _update_sql(model: type[models.Model], vendor: str, names: tuple[str, ...]) 
         f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s")
 
 
-def row_update(obj: models.Model, *fields: str) -> None:
+def row_update(obj: models.Model, *fields: str, cursor: Any = None) -> None:
     """`obj.save(update_fields=fields)` in one UPDATE, without the ORM's signals and checks."""
     readers, sql = _update_sql(type(obj), connection.vendor, fields)
-    with row_cursor() as cursor:
+    with _given_or_new(cursor) as cursor:
         cursor.execute(sql, [*(read(obj, False) for read in readers), obj.pk])
