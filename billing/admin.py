@@ -108,9 +108,9 @@ class WebhookEndpointAdmin(DjangoObjectActions, TenantScopedAdmin):
         display = getattr(request, "_stripe_webhook_url_display", None)
         if display is None:
             @admin.display(description="URL to paste into Stripe")
-            def display(obj):
+            def stripe_url(obj):
                 return webhook_endpoint_url(obj, base_url=request.build_absolute_uri("/")) if obj.pk else "-"
-            request._stripe_webhook_url_display = display
+            display = request._stripe_webhook_url_display = stripe_url
         return display
 
     def get_list_display(self, request):
