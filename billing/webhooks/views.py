@@ -6,6 +6,8 @@ a decorator) so that a wrong one is kept in the ledger too.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -35,12 +37,21 @@ def body_read(request: HttpRequest, *, limit: int = MAX_BODY_BYTES) -> tuple[byt
     return body[:limit], max(declared, len(body))
 
 
+def remote_address(request: HttpRequest) -> str | None:
+    """The peer's IP address, or None when the server gave none (a unix socket) or not an IP."""
+    value = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 @csrf_exempt
 def stripe_webhook(request: HttpRequest, endpoint_key: str) -> JsonResponse:
     body, size = body_read(request)
     receipt = webhook_delivery_receive(incoming=IncomingDelivery(
         endpoint_key=endpoint_key, path=request.path, method=request.method or "", headers=dict(request.headers),
-        remote_addr=request.META.get("REMOTE_ADDR") or None, body=body, size=size,
+        remote_addr=remote_address(request), body=body, size=size,
     ))
     response = JsonResponse({"outcome": receipt.outcome, "detail": receipt.reason, "delivery": receipt.delivery_id},
                             status=receipt.status)

@@ -246,3 +246,10 @@ def test_a_response_says_what_happened_and_names_the_delivery(client, endpoint):
     payload = json.loads(deliver(client, endpoint, body, signature).content)
     assert payload == {"outcome": "accepted", "detail": "new event invoice.paid evt_1QvVpS2eZvKYlo2Cabc00001",
                        "delivery": only_delivery().pk}
+
+
+def test_a_peer_address_that_is_not_an_ip_is_kept_as_none_not_a_failure(client, endpoint):
+    body, signature = signed_event("evt_from_a_unix_socket")
+    response = client.post(webhook_url(endpoint), data=body, content_type="application/json",
+                           HTTP_STRIPE_SIGNATURE=signature, REMOTE_ADDR="unix:/run/gunicorn.sock")
+    assert response.status_code == 200 and only_delivery().remote_addr is None
