@@ -7,10 +7,8 @@ import pytest
 
 from billing.models import WebhookDelivery
 from tenants.models import Role
-from tests.browser.conftest import browser, login, page  # noqa: F401 - the browser fixtures
+from tests.billing.conftest import OTHER_SECRET, SECRET, sent_tasks, signed_event  # noqa: F401 - a fixture
 from tests.factories import make_tenant, make_user
-
-from .conftest import OTHER_SECRET, SECRET, signed_event
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +22,7 @@ def post(url: str, body: bytes, signature: str) -> int:
         return exc.code
 
 
-def test_finance_admin_adds_an_endpoint_pastes_its_url_and_rolls_the_secret(page, live_server, login):  # noqa: F811
+def test_finance_admin_adds_an_endpoint_pastes_its_url_and_rolls_the_secret(page, live_server, login, sent_tasks):  # noqa: F811
     make_user("fin", tenant=make_tenant("Alpha LLP", slug="alpha"), role=Role.FINANCE_ADMIN)
     login("fin")
     page.goto(f"{live_server.url}/admin/billing/webhookendpoint/add/")
@@ -53,3 +51,4 @@ def test_finance_admin_adds_an_endpoint_pastes_its_url_and_rolls_the_secret(page
     assert post(url, body, signature) == 200
     assert list(WebhookDelivery.objects.order_by("pk").values_list("outcome", flat=True)) == [
         "accepted", "signature_mismatch", "accepted"]
+    assert len(sent_tasks) == 2, "both accepted events were handed to the engine (captured, not published)"
