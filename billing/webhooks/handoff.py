@@ -45,9 +45,11 @@ class QueueRefused(Exception):
 
 def document_processing_send(*, document_id: int, trigger: str, user_id: int | None = None) -> None:
     """Send `connector.process_document` for one document; QueueRefused when the broker fails."""
+    kwargs = {"document_id": document_id, "trigger": trigger, "user_id": user_id}
     try:
-        current_app.send_task(PROCESS_DOCUMENT_TASK,
-                              kwargs={"document_id": document_id, "trigger": trigger, "user_id": user_id},
+        # The representations monitoring shows are given, not derived (Celery's saferepr of the
+        # arguments is a tenth of a publish).
+        current_app.send_task(PROCESS_DOCUMENT_TASK, kwargs=kwargs, argsrepr="()", kwargsrepr=repr(kwargs),
                               retry=True, retry_policy=PUBLISH_RETRY)
     except Exception as exc:  # noqa: BLE001 - any broker failure means "not queued"; the event is safe in the database
         raise QueueRefused(f"{type(exc).__name__}: {exc}") from exc
