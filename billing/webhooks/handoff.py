@@ -45,7 +45,7 @@ class QueueRefused(Exception):
 
 def document_processing_send(*, document_id: int, trigger: str, user_id: int | None = None) -> None:
     """Send `connector.process_document` for one document; QueueRefused when the broker fails."""
-    kwargs = {"document_id": document_id, "trigger": trigger, "user_id": user_id}
+    kwargs = {"document_id": document_id, "trigger": str(trigger), "user_id": user_id}
     try:
         # The representations monitoring shows are given, not derived (Celery's saferepr of the
         # arguments is a tenth of a publish).

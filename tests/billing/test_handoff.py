@@ -150,7 +150,7 @@ def test_the_task_reaches_the_real_broker_by_name_with_the_engine_s_kwargs(clien
 
 
 @pytest.fixture
-def broker_down(real_broker, monkeypatch):
+def broker_down(real_broker):
     """Publishing goes through a real connection to a port nothing listens on: refused, as
     when the broker is down. `broker_down.undo()` brings it back."""
 
@@ -159,8 +159,9 @@ def broker_down(real_broker, monkeypatch):
         with Connection("redis://127.0.0.1:1/0") as connection:
             yield connection.Producer()
 
-    monkeypatch.setattr(real_broker, "producer_or_acquire", dead_producer)
-    return monkeypatch
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(real_broker, "producer_or_acquire", dead_producer)
+        yield patch
 
 
 def test_with_the_broker_down_the_event_is_accepted_and_the_sweeper_queues_it_later(
