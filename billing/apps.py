@@ -6,9 +6,17 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing (Stripe)"
 
     def ready(self) -> None:
+        from django.db.models import Q
+
+        from connector.retention import PayloadPurge, register_purge
         from tenants.connection_checks import register_connection_check
         from tenants.models import StripeConnection
 
         from .stripe.connection_test import stripe_connection_test
 
         register_connection_check(StripeConnection, stripe_connection_test)
+        # Webhook bodies follow the tenant's retention: accepted ones as finished, refused ones
+        # (kept to say why) as failures; one still being handled is kept.
+        register_purge(PayloadPurge(
+            name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
+            finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))

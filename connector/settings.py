@@ -104,6 +104,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a Celery worker started by a test can see the test data;
     # one per test process, so parallel runs in one checkout do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    # A web worker keeps its connection between requests: a new PostgreSQL connection costs a
+    # backend process, several milliseconds per webhook. The URL's ?conn_max_age= decides
+    # when given (and ?conn_health_checks=true adds a check before each reuse).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

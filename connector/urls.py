@@ -13,4 +13,5 @@ urlpatterns = [
     # /health/, and the admin's home (the overview): before the admin's own URLs.
     path("", include("console.urls")),
     path("admin/", admin.site.urls),
+    path("", include("billing.urls")),
 ]

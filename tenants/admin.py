@@ -52,7 +52,6 @@ class CleoInline(ConnectionInline):
 class StripeInline(ConnectionInline):
     model = StripeConnection
     verbose_name = "Stripe connection"
-    readonly_fields = ("webhook_uuid", *ConnectionInline.readonly_fields)
 
 
 class MembershipInline(admin.TabularInline):

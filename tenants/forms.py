@@ -20,24 +20,17 @@ class WriteOnlyPasswordInput(forms.PasswordInput):
         super().__init__(attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False)
 
 
-class WriteOnlyTextarea(forms.Textarea):
-    def format_value(self, value):
-        return ""
-
-
 class ConnectionForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         model = self._meta.model
         for name in model.SECRET_FIELDS:
             stored = bool(getattr(self.instance, name, "")) if self.instance.pk else False
-            multiline = name == "webhook_secrets"
-            widget = WriteOnlyTextarea(attrs={"rows": 2}) if multiline else WriteOnlyPasswordInput()
+            widget = WriteOnlyPasswordInput()
             widget.attrs["placeholder"] = "stored — leave empty to keep" if stored else "not set"
             self.fields[name] = forms.CharField(
                 required=False, strip=True, widget=widget, label=model._meta.get_field(name).verbose_name.capitalize(),
-                help_text=("A value is stored; type a new one to replace it." if stored else "No value stored yet.")
-                + (" One per line." if multiline else ""),
+                help_text="A value is stored; type a new one to replace it." if stored else "No value stored yet.",
             )
             self.initial[name] = ""
 

@@ -5,7 +5,6 @@ only. Connections carry no behaviour; the clients in connector/ and edi/ read th
 """
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -131,10 +130,8 @@ def stripe_sdk_api_version() -> str:
 
 
 class StripeConnection(Connection):
+    # Webhook endpoints and their signing secrets are billing's (billing.models.WebhookEndpoint).
     secret_key = EncryptedTextField(blank=True, help_text="sk_test_… or sk_live_… (a restricted rk_… key works too)")
-    # One signing secret per line: more than one while a secret is being rolled.
-    webhook_secrets = EncryptedTextField(blank=True, help_text="One whsec_… per line")
-    webhook_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     api_version = models.CharField(
         max_length=40, default=stripe_sdk_api_version,
         validators=[RegexValidator(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$", "An API version looks like 2026-10-28.endive.")],
@@ -147,13 +144,10 @@ class StripeConnection(Connection):
         help_text="Stripe's limit for this account: 25 in test mode, 100 live. Requests are paced just below it.",
     )
 
-    SECRET_FIELDS = ("secret_key", "webhook_secrets")
+    SECRET_FIELDS = ("secret_key",)
 
     def __str__(self) -> str:
         return f"Stripe for {self.tenant}"
-
-    def webhook_secret_list(self) -> list[str]:
-        return [line.strip() for line in self.webhook_secrets.splitlines() if line.strip()]
 
 
 CONNECTION_MODELS: tuple[type[Connection], ...] = (VantagepointConnection, CleoConnection, StripeConnection)

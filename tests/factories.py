@@ -41,7 +41,16 @@ def make_connections(tenant: Tenant, *, enabled: bool = True) -> None:
     )
     CleoConnection.objects.create(tenant=tenant, enabled=enabled, base_url="http://cleo.test", username="svc",
                                   password=CLEO_PASSWORD)
-    StripeConnection.objects.create(tenant=tenant, enabled=enabled, secret_key=STRIPE_KEY, webhook_secrets=WEBHOOK_SECRET)
+    StripeConnection.objects.create(tenant=tenant, enabled=enabled, secret_key=STRIPE_KEY)
+    make_webhook_endpoint(tenant)
+
+
+def make_webhook_endpoint(tenant: Tenant, *, secret: str = WEBHOOK_SECRET):
+    from billing.models import WebhookEndpoint, WebhookSecret
+
+    endpoint = WebhookEndpoint.objects.create(tenant=tenant, description="Stripe live mode")
+    WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
+    return endpoint
 
 
 def make_partner(tenant: Tenant, **kwargs):

@@ -126,6 +126,22 @@ def test_the_edi_flow_registers_the_cleo_file_ledger():
     assert bytes(old.raw) == b"" and bytes(kept.raw) == b"ISA" and bytes(waiting.raw) == b"ISA"
 
 
+def test_billing_registers_the_webhook_ledger_bodies():
+    """Accepted deliveries' bodies age as finished, refused ones as failures (kept longer to
+    say why), and one still being handled is kept."""
+    from billing.models import WebhookDelivery
+
+    tenant = make_tenant()
+    assert "purge:stripe-webhook-bodies" in retention_jobs()
+    made = {outcome: WebhookDelivery.objects.create(tenant=tenant, path="/stripe/webhooks/x/", method="POST",
+                                                    body=b"{}", size=2, outcome=outcome,
+                                                    received_at=NOW - timedelta(days=100))
+            for outcome in ("accepted", "signature_mismatch", "received")}
+    assert retention_step(tenant_id=tenant.pk, job="purge:stripe-webhook-bodies", now=NOW).cleared == 1
+    bodies = {outcome: bytes(WebhookDelivery.objects.get(pk=row.pk).body) for outcome, row in made.items()}
+    assert bodies == {"accepted": b"", "signature_mismatch": b"{}", "received": b"{}"}
+
+
 def test_an_unknown_job_is_named():
     with pytest.raises(ValueError, match="unknown retention job 'purge-everything'"):
         retention_step(tenant_id=1, job="purge-everything", now=NOW)

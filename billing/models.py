@@ -1,0 +1,156 @@
+"""Stripe webhook endpoints, their signing secrets, the ledger of deliveries and the events.
+
+A delivery is one HTTP request that reached an endpoint URL, kept as received (body, headers,
+remote address) whether or not it turned out to be genuine; an event is one Stripe event id
+accepted on one endpoint. The unique (endpoint, stripe id) on the event is what makes
+concurrent duplicate deliveries produce exactly one event; each delivery still gets its own
+ledger row naming the event it carried. Services live in billing/webhooks/, not here.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from connector.fields import EncryptedTextField
+from connector.models import Document
+from tenants.models import Tenant
+
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+class WebhookEndpoint(models.Model):
+    """One URL Stripe posts to, /stripe/webhooks/<uuid>/, and the tenant it belongs to.
+
+    A tenant may have several (e.g. one per Stripe account or mode); each has its own secrets."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="webhook_endpoints")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    description = models.CharField(max_length=200, blank=True, help_text="e.g. Live mode, account acct_…")
+    enabled = models.BooleanField(default=True, help_text="A disabled endpoint answers 404 to every delivery")
+    tolerance_seconds = models.PositiveIntegerField(
+        default=DEFAULT_TOLERANCE_SECONDS,
+        help_text="How far a signature's timestamp may be from now, in the past or the future")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["tenant__name", "created_at"]
+
+    def __str__(self) -> str:
+        return self.description or f"Endpoint {self.uuid}"
+
+
+class WebhookSecret(models.Model):
+    """A signing secret (whsec_…) of an endpoint. Several are valid while one is rolled: the
+    new one at once, the old one until its expiry. The value is write-only: encrypted at rest
+    and never shown again."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="secrets")
+    secret = EncryptedTextField()
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: valid until rolled")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   editable=False, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        # Never the value, not even a part of it: the row id and when it was added say which one.
+        return f"Secret #{self.pk} added {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_active(self, now=None) -> bool:
+        return self.expires_at is None or self.expires_at > (now or timezone.now())
+
+
+class DeliveryOutcome(models.TextChoices):
+    RECEIVED = "received", "Received (being handled)"
+    ACCEPTED = "accepted", "Accepted: new event"
+    DUPLICATE = "duplicate", "Accepted: event already received"
+    UNKNOWN_ENDPOINT = "unknown_endpoint", "Unknown or disabled endpoint"
+    METHOD_NOT_ALLOWED = "method_not_allowed", "Method not allowed"
+    NO_SIGNATURE = "no_signature", "Stripe-Signature header missing"
+    MALFORMED_SIGNATURE = "malformed_signature", "Stripe-Signature header malformed"
+    SIGNATURE_MISMATCH = "signature_mismatch", "No signature matches a secret"
+    STALE = "stale", "Timestamp too old"
+    FUTURE = "future", "Timestamp in the future"
+    NOT_JSON = "not_json", "Body is not a JSON event"
+    TOO_LARGE = "too_large", "Body too large"
+    ERROR = "error", "Failed while handling"
+
+
+class WebhookDelivery(models.Model):
+    """One request that reached the webhook URL, stored before anything in it is trusted.
+
+    The body is kept byte for byte (the first MAX_BODY_BYTES of a larger one, with its real
+    size), so a signature can be checked again and a rejected delivery read as it came."""
+
+    # Foreign keys without an index of their own where a composite index leads with them or
+    # nothing looks rows up by them: each index is written on every delivery.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="deliveries", db_index=False)
+    path = models.CharField(max_length=300, help_text="The URL path as requested")
+    method = models.CharField(max_length=10)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField(blank=True)
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes received; more than the body when truncated")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=20, choices=DeliveryOutcome.choices, default=DeliveryOutcome.RECEIVED)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="What we answered")
+    verified = models.BooleanField(default=False, help_text="The signature matched one of the endpoint's secrets")
+    reason = models.TextField(blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True, help_text="The signature's timestamp (t=)")
+    secret = models.ForeignKey(WebhookSecret, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               db_index=False, help_text="The secret whose signature matched")
+    event = models.ForeignKey("WebhookEvent", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="deliveries")
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["tenant", "received_at"], name="delivery_tenant_received"),
+                   models.Index(fields=["endpoint", "received_at"], name="delivery_endpoint_received")]
+
+    def __str__(self) -> str:
+        return f"Delivery #{self.pk} ({self.get_outcome_display().lower()})"
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > len(self.body or b"")
+
+
+class WebhookEvent(models.Model):
+    """One Stripe event id accepted on one endpoint, and the engine document that processes it.
+
+    `queued_at` is stamped when the processing is handed to the broker (in the transaction
+    that inserts the event, taken off again if the broker refuses): the sweeper sends what has
+    no stamp, and again what was stamped long ago while its document never moved."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The unique (endpoint, stripe id) index serves lookups by endpoint.
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="events", db_index=False)
+    stripe_id = models.CharField(max_length=255, help_text="evt_…")
+    type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=255, blank=True, help_text="data.object.id: what to re-fetch")
+    livemode = models.BooleanField(default=False)
+    api_version = models.CharField(max_length=40, blank=True)
+    stripe_created = models.DateTimeField(null=True, blank=True, help_text="When Stripe created the event")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Indexed for the sweeper: not stamped (NULL), or stamped long ago.
+    queued_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                     help_text="When its processing was last sent to the broker")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "stripe_id"], name="one_event_per_endpoint_and_id")]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="event_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"

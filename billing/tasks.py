@@ -1,0 +1,12 @@
+"""Celery tasks: thin entry points that call billing's services."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from .webhooks.handoff import webhook_events_queue_unqueued
+
+
+@shared_task(name="billing.queue_unqueued_webhook_events", ignore_result=True)
+def queue_unqueued_webhook_events() -> dict[str, int]:
+    """The sweeper: queue the processing of events a broker outage left unqueued."""
+    return webhook_events_queue_unqueued()

@@ -1,0 +1,92 @@
+"""Fixtures for billing: an endpoint with a known secret, a Stripe payment flow stub, and the
+tasks the code sends (captured, never published, unless a test asks for the real broker)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.urls import reverse
+
+from billing.models import WebhookEndpoint, WebhookSecret
+from billing.webhooks.handoff import STRIPE_PAYMENT_FLOW
+from connector.celery import app as celery_app
+from connector.flows import Flow, Step, get_flow, register, unregister
+from tests.factories import make_tenant
+
+from .events import event_body, invoice_paid_event, signature_header
+
+SECRET = "whsec_Test5ECRETvalue0123456789abcd"
+OTHER_SECRET = "whsec_Other5ECRETvalue987654321xyz"
+
+
+class SentTasks(list):
+    """(task name, kwargs) of every send_task, from any thread (the live server's too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def add(self, name: str, kwargs: dict) -> None:
+        with self.lock:
+            self.append((name, kwargs))
+
+
+@pytest.fixture(autouse=True)
+def sent_tasks(request, monkeypatch):
+    if "real_broker" in request.fixturenames:
+        yield None
+        return
+    sent = SentTasks()
+
+    def send_task(name, args=None, kwargs=None, **options):
+        sent.add(name, kwargs or {})
+
+    monkeypatch.setattr(celery_app, "send_task", send_task)
+    yield sent
+
+
+@pytest.fixture
+def real_broker():
+    """The configured broker itself (Redis in CI, the filesystem one locally)."""
+    return celery_app
+
+
+@pytest.fixture
+def endpoint(db):
+    endpoint = WebhookEndpoint.objects.create(tenant=make_tenant(), description="Live mode")
+    WebhookSecret.objects.create(endpoint=endpoint, secret=SECRET)
+    return endpoint
+
+
+def webhook_url(endpoint) -> str:
+    return reverse("billing:stripe-webhook", kwargs={"endpoint_key": str(endpoint.uuid)})
+
+
+def signed_event(event_id: str = "evt_1QvVpS2eZvKYlo2Cabc00001", *secrets: str, timestamp: int | None = None,
+                 **event_kwargs) -> tuple[bytes, str]:
+    body = event_body(invoice_paid_event(event_id, **event_kwargs))
+    return body, signature_header(body, *(secrets or (SECRET,)), timestamp=timestamp)
+
+
+def deliver(client, endpoint, body: bytes, signature: str | None, *, url: str | None = None, method: str = "post"):
+    headers = {} if signature is None else {"HTTP_STRIPE_SIGNATURE": signature}
+    return getattr(client, method)(url or webhook_url(endpoint), data=body, content_type="application/json", **headers)
+
+
+@pytest.fixture
+def stub_payment_flow():
+    """A one-step flow under the real flow's name: what it saw proves the hand-off."""
+    try:
+        previous = get_flow(STRIPE_PAYMENT_FLOW)
+    except KeyError:
+        previous = None
+    seen: list[str] = []
+
+    def record(ctx) -> None:
+        seen.append(ctx.document.external_key)
+
+    register(Flow(name=STRIPE_PAYMENT_FLOW, label="Stripe payment (test stub)", steps=(Step("record", record, "posted"),)))
+    yield seen
+    unregister(STRIPE_PAYMENT_FLOW)
+    if previous is not None:
+        register(previous)
