@@ -20,9 +20,10 @@ from .flows import Flow, flow_of
 from .http import recording_calls
 from .models import Attempt, Document, DocumentState
 from .retry import RETRY_SCHEDULE, next_retry_delay
+from .summary import SUMMARY_FIELDS, document_summarize
 
 DOCUMENT_FIELDS = ("step", "mapped", "artifact", "artifact_name", "external_ids", "failure_kind", "last_error",
-                   "retry_count", "next_attempt_at")
+                   "retry_count", "next_attempt_at", *SUMMARY_FIELDS)
 
 
 @dataclass
@@ -88,6 +89,7 @@ def document_process(document: Document, *, trigger: str, user: AbstractBaseUser
         if step.state_after and step.state_after != document.state:
             document_transition(document, step.state_after, user=user, action=step.name, extra_fields=DOCUMENT_FIELDS)
         else:
+            document_summarize(document)  # a transition does it; a step that changes no state too
             document.save(update_fields=[*DOCUMENT_FIELDS, "updated_at"])
     return document
 

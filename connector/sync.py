@@ -7,6 +7,7 @@ still "running" as abandoned: holding the lock, it knows their processes are gon
 """
 from __future__ import annotations
 
+import time
 import traceback as tb
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -89,6 +90,25 @@ def sync_run_unfinished(*, task_id: str) -> SyncRun | None:
 
 def sync_run_count(run: SyncRun, key: str, by: int = 1) -> None:
     run.counts[key] = run.counts.get(key, 0) + by
+
+
+# A running cycle saves its progress at most this often (and always at its last document).
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+def sync_run_progress(run: SyncRun, *, done: int, total: int, text: str = "") -> None:
+    """Record how far the cycle is (`done` of `total` documents) and its counts so far, for
+    the schedule page's live progress bar. Saved by an UPDATE of those columns only, at most
+    every PROGRESS_EVERY_SECONDS, so a cycle of thousands of documents writes a few rows."""
+    run.progress_done, run.progress_total = done, total
+    if text:
+        run.progress = text[:200]
+    now = time.monotonic()
+    if done < total and now - getattr(run, "_progress_saved_at", 0.0) < PROGRESS_EVERY_SECONDS:
+        return
+    run._progress_saved_at = now
+    SyncRun.objects.filter(pk=run.pk).update(progress_done=done, progress_total=total, progress=run.progress,
+                                             counts=run.counts)
 
 
 def cursor_read(*, tenant: Tenant, stream: str) -> str:

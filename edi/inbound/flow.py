@@ -27,7 +27,7 @@ from connector.flows import Flow, Step, register
 from connector.locks import exclusive
 from connector.models import Document, DocumentState, SyncRun
 from connector.pipeline import StepContext, document_process
-from connector.sync import sync_run_count
+from connector.sync import sync_run_count, sync_run_progress
 from connector.vantagepoint.postings import ap_batch_payload
 
 from ..clients import vantagepoint_client
@@ -36,6 +36,7 @@ from ..models import MappingKind, TradingPartner
 from ..x12 import X12Error, invoice_from_dict
 from . import AP_810
 from .resolve import RecordCheck, invoice_resolve
+from .summary import ap_810_related, ap_810_summarize
 from .voucher import ap_posting_period, voucher_batch, voucher_batch_name, voucher_from_invoice, voucher_total
 
 SYSTEM = AP_810
@@ -114,8 +115,10 @@ def inbound_poll(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = 
     report = inbox_sweep(tenant=run.tenant, trigger=trigger, user=user)
     for key, value in report.counts.items():
         sync_run_count(run, key, value)
-    pending = Document.objects.filter(tenant=run.tenant, flow=AP_810, state__in=RESUMABLE).order_by("pk")
-    for pk in pending.values_list("pk", flat=True):
+    pending = list(Document.objects.filter(tenant=run.tenant, flow=AP_810, state__in=RESUMABLE).order_by("pk")
+                   .values_list("pk", flat=True))
+    for done, pk in enumerate(pending):
+        sync_run_progress(run, done=done, total=len(pending), text="posting invoices")
         with exclusive(f"document:{pk}") as acquired:
             if not acquired:
                 continue  # a replay holds it right now
@@ -124,6 +127,7 @@ def inbound_poll(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = 
                 continue
             document_process(document, trigger=trigger, user=user)
             sync_run_count(run, str(document.state))
+    sync_run_progress(run, done=len(pending), total=len(pending))
     if report.problems:
         run.progress = f"{len(report.problems)} inbox problem(s); first: {report.problems[0]}"[:200]
         raise report.failure()
@@ -162,4 +166,5 @@ INBOUND_810_FLOW = register(Flow(
     description="Supplier 810 files in the partners' Cleo folders become posted Vantagepoint AP vouchers, "
                 "with a 997 back for every interchange.",
     document_links=inbound_document_links,
+    summarize=ap_810_summarize, related_records=ap_810_related,
 ))

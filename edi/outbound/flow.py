@@ -34,6 +34,7 @@ from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invo
 from . import AR_810
 from .mapping import SYSTEM, ar_invoice_from_json, ar_invoice_to_810, invoice_810_check
 from .poll import ar_810_poll
+from .summary import ar_810_related, ar_810_summarize
 
 UPLOAD_ENCODING = "ascii"  # the mapping folds free text to ASCII; identifiers are refused otherwise
 
@@ -166,4 +167,5 @@ AR_810_FLOW = register(Flow(
                 "in the partner's Cleo folder",
     show_artifact=ar_810_show,
     document_links=ar_810_links,
+    summarize=ar_810_summarize, related_records=ar_810_related,
 ))

@@ -22,7 +22,7 @@ from connector.documents import document_receive
 from connector.locks import exclusive
 from connector.models import Document, DocumentState, SyncRun
 from connector.pipeline import document_process
-from connector.sync import cursor_advance, cursor_read, sync_run_count
+from connector.sync import cursor_advance, cursor_read, sync_run_count, sync_run_progress
 from connector.vantagepoint.records import format_datetime, parse_datetime
 
 from ..clients import vantagepoint_client
@@ -84,8 +84,10 @@ def ar_documents_process_waiting(*, run: SyncRun, trigger: str, user: AbstractBa
     Each under the same per-document lock a replay takes, so a human's replay and the cycle
     never run one document at once; a document someone else holds is left for next time.
     """
-    waiting = Document.objects.filter(documents_waiting(tenant_id=run.tenant_id)).order_by("pk")
-    for pk in list(waiting.values_list("pk", flat=True)):
+    waiting = list(Document.objects.filter(documents_waiting(tenant_id=run.tenant_id)).order_by("pk")
+                   .values_list("pk", flat=True))
+    for done, pk in enumerate(waiting):
+        sync_run_progress(run, done=done, total=len(waiting), text="sending invoices")
         with exclusive(f"document:{pk}") as acquired:
             if not acquired:
                 sync_run_count(run, "busy")
@@ -98,6 +100,7 @@ def ar_documents_process_waiting(*, run: SyncRun, trigger: str, user: AbstractBa
         outcome = OUTCOMES.get(document.state)
         if outcome:
             sync_run_count(run, outcome)
+    sync_run_progress(run, done=len(waiting), total=len(waiting))
 
 
 def acknowledgments_collect(*, run: SyncRun, trigger: str, user: AbstractBaseUser | None = None) -> None:
