@@ -2,14 +2,23 @@
 ledger of files picked up from Cleo. Tenant-scoped like every page."""
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from connector.display import EMPTY, pre, tenant_time
 from connector.failures import IntegrationFailure
+from connector.listing import LargeTableAdmin
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
 
 from .clients import vantagepoint_client
+from .display import x12_segment_lines
 from .inbound.resolve import RecordCheck
+from .links import invoices_answered_by, invoices_in_file
 from .models import InboundFile, MappingKind, MappingOverride, PartnerClient, TradingPartner
 
 
@@ -97,23 +106,83 @@ class MappingOverrideAdmin(TenantScopedAdmin):
 
 
 @admin.register(InboundFile)
-class InboundFileAdmin(TenantScopedAdmin):
-    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received_at", "picked_up")
+class InboundFileAdmin(LargeTableAdmin, TenantScopedAdmin):
+    """The ledger of partners' files: the file and our 997 one segment per line with a
+    download of their exact bytes, and the invoices (or, for a 997, our 810s) it carried."""
+
+    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received", "picked_up")
     list_filter = (("tenant", TenantListFilter), "status", "picked_up")
+    list_select_related = ("tenant", "partner")
     search_fields = ("=name", "=content_hash")
-    show_full_result_count = False
+    list_defer = ("raw", "ack_text")  # the list never loads the files' bytes
     exclude = ("raw",)
     readonly_fields = ("tenant", "partner", "folder", "name", "content_hash", "size", "cleo_file_id", "status", "note",
-                       "same_as", "ack_file_name", "ack_text", "ack_uploaded", "picked_up", "received_at", "raw_text")
+                       "same_as", "received", "picked_up", "documents_view", "raw_text", "ack_file_name",
+                       "ack_uploaded", "ack_view")
+    fieldsets = (
+        (None, {"fields": ("tenant", "partner", "folder", "name", "status", "note", "received", "picked_up",
+                           "same_as")}),
+        ("What it carried", {"fields": ("documents_view",)}),
+        ("Content as received", {"fields": ("raw_text", "size", "content_hash", "cleo_file_id")}),
+        ("Our 997 back", {"fields": ("ack_file_name", "ack_uploaded", "ack_view")}),
+    )
+
+    class Media:
+        css = {"all": ("connector/admin.css",)}
+
+    @admin.display(description="Received", ordering="received_at")
+    def received(self, obj):
+        return tenant_time(obj.received_at, obj.tenant, seconds=True)
 
     @admin.display(description="Content as received")
     def raw_text(self, obj):
-        from django.utils.html import format_html
+        text = bytes(obj.raw).decode("utf-8", "replace")
+        return format_html("{}{}", _download_button(obj, "raw", "the file as received"), pre(x12_segment_lines(text)))
 
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", bytes(obj.raw).decode("utf-8", "replace"))
+    @admin.display(description="Our 997")
+    def ack_view(self, obj):
+        if not obj.ack_text:
+            return EMPTY
+        return format_html('<span id="our-997"></span>{}{}', _download_button(obj, "ack", "our 997"),
+                           pre(x12_segment_lines(obj.ack_text)))
+
+    @admin.display(description="Documents")
+    def documents_view(self, obj):
+        documents = list(invoices_in_file(obj)[:500]) or invoices_answered_by(obj)
+        if not documents:
+            return EMPTY
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (format_html('<a href="{}">{}</a>', reverse("admin:connector_document_change", args=[d.pk]),
+                         d.reference or d.external_key),
+             d.flow, d.counterparty or EMPTY, d.get_state_display()) for d in documents))
+        return format_html('<table class="mlc-data"><thead><tr><th>invoice</th><th>flow</th><th>client or vendor'
+                           '</th><th>state</th></tr></thead><tbody>{}</tbody></table>', rows)
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        download = path("<path:object_id>/download/<str:part>/", self.admin_site.admin_view(self.download_view),
+                        name="edi_inboundfile_download")
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, object_id, part):
+        """The exact bytes: the file as Cleo gave it, or our 997 as we uploaded it."""
+        entry = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if entry is None or part not in ("raw", "ack") or not self.has_view_permission(request, entry):
+            raise Http404(f"Nothing to download for file {object_id!r}.")
+        if part == "raw":
+            content, name = bytes(entry.raw), entry.name
+        else:
+            content, name = entry.ack_text.encode(), entry.ack_file_name or f"997-{entry.name}"
+        response = HttpResponse(content, content_type="application/edi-x12")
+        response["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:180]}"'
+        return response
+
+
+def _download_button(entry: InboundFile, part: str, what: str) -> str:
+    url = reverse("admin:edi_inboundfile_download", args=[entry.pk, part])
+    return format_html('<p><a class="button" href="{}" download>Download {}</a></p>', url, what)

@@ -28,6 +28,7 @@ from connector.pipeline import StepContext
 
 from ..cleo import unique_upload_name
 from ..clients import cleo_client, vantagepoint_client
+from ..display import x12_segment_lines
 from ..models import TradingPartner
 from ..partners import control_numbers_allocate, envelope_for, partner_for_client
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
@@ -132,12 +133,7 @@ def _partner_of(document: Document) -> TradingPartner:
 
 def ar_810_show(document: Document) -> str:
     """The 810 one segment per line, as people read X12."""
-    text = document.artifact
-    if not text.startswith("ISA") or len(text) < 106:
-        return text
-    terminator = text[105]
-    segments = (segment.strip("\r\n") for segment in text.split(terminator))
-    return "\n".join(segment + terminator for segment in segments if segment)
+    return x12_segment_lines(document.artifact)
 
 
 def ar_810_links(document: Document) -> list[tuple[str, str]]:
