@@ -114,6 +114,7 @@ class DocumentAdmin(DjangoObjectActions, DocumentPagesMixin, LargeTableAdmin, Te
     list_filter = (("tenant", TenantListFilter), FlowFilter, "state", "failure_kind",
                    ("created_at", admin.DateFieldListFilter))
     date_hierarchy = None
+    change_list_template = LargeTableAdmin.change_list_template  # over DjangoObjectActions'; it keeps its tools
     actions = ("replay_selected",)
     change_actions = ("replay",)
     changelist_actions = ("replay_failures_since",)

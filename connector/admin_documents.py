@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -22,7 +22,7 @@ from tenants.scoping import TenantScopedInline
 from .display import EMPTY, age, calls_table, data_table, money, pre, tenant_time
 from .flows import Flow, get_flow
 from .models import Attempt, AuditEvent, Document, DocumentState
-from .search import documents_matching
+from .search import MIN_PARTIAL, documents_matching, too_short
 
 # States whose last error is the reason the document waits (shown in the list).
 WAITING_STATES = (DocumentState.FAILED, DocumentState.NEEDS_MAPPING, DocumentState.RETRYING, DocumentState.REJECTED)
@@ -262,6 +262,8 @@ class DocumentPagesMixin:
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
+        if too_short(search_term):
+            messages.warning(request, f"Type at least {MIN_PARTIAL} characters to search by.")
         return documents_matching(queryset, search_term), False
 
     def get_urls(self):

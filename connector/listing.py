@@ -113,6 +113,7 @@ class LargeTableAdmin(admin.ModelAdmin):
     """Mixin for the admin of a big table: lean list, bounded counts, no facet counts."""
 
     paginator = LargeTablePaginator
+    change_list_template = "admin/big_change_list.html"  # rows rendered by connector.templatetags.big_lists
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_defer: tuple[str, ...] = ()

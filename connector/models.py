@@ -44,7 +44,7 @@ class Document(models.Model):
 
     # Indexed by the (tenant, created_at, id) index below, which also serves tenant lookups.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="documents", db_index=False)
-    flow = models.CharField(max_length=40, db_index=True)
+    flow = models.CharField(max_length=40)  # in the indexes below
     external_key = models.CharField(max_length=200, help_text="The source system's key for this record")
     state = models.CharField(max_length=20, choices=DocumentState.choices, default=DocumentState.RECEIVED)
     # The step to run next (or that failed); replay resumes here.
@@ -152,7 +152,7 @@ class SyncRun(models.Model):
 
     # Indexed by the (tenant, flow, started_at, id) index below.
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs", db_index=False)
-    flow = models.CharField(max_length=40, db_index=True)
+    flow = models.CharField(max_length=40)  # in the indexes below
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING)

@@ -4,17 +4,16 @@ vendor name, a file name or an external id ("1002" finds DS-1002).
 Every such word is in the document's `search_text`, lower-cased, so a search is one
 `LIKE '%word%'` per word (all must match) on one column. On PostgreSQL a pg_trgm GIN index
 (migration 0006) answers it without reading the table; on SQLite a plain LIKE is enough.
-A word of one or two characters has no trigram of its own: it must then match a whole
-value ("| 12 |"), whose padded trigrams the index does hold, so it never scans the table.
+A word of one or two characters has no trigram to look up (and matches half of everything
+as a part): it is left out of the search, and a search of only such words finds nothing and
+says why, instead of reading the whole table.
 """
 from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
-from .summary import SEPARATOR
-
-# Shorter words have no trigram: they are matched whole instead.
+# Shorter words have no trigram: they are left out.
 MIN_PARTIAL = 3
 MAX_WORDS = 8
 
@@ -31,11 +30,18 @@ def search_words(term: str) -> list[str]:
     return words[:MAX_WORDS]
 
 
+def too_short(term: str) -> bool:
+    """A search none of whose words is long enough to search by."""
+    words = search_words(term)
+    return bool(words) and all(len(word) < MIN_PARTIAL for word in words)
+
+
 def documents_matching(queryset: QuerySet, term: str) -> QuerySet:
-    """The documents of `queryset` whose search words contain every word of `term`."""
-    for word in search_words(term):
-        if len(word) >= MIN_PARTIAL:
-            queryset = queryset.filter(search_text__contains=word)
-        else:
-            queryset = queryset.filter(search_text__contains=f"{SEPARATOR}{word}{SEPARATOR}")
+    """The documents of `queryset` whose search words contain every word of `term` (of at
+    least MIN_PARTIAL characters); none when `term` has no such word."""
+    words = [word for word in search_words(term) if len(word) >= MIN_PARTIAL]
+    if not words:
+        return queryset.none()
+    for word in words:
+        queryset = queryset.filter(search_text__contains=word)
     return queryset

@@ -77,8 +77,8 @@ def search_text_for(document: Any, summary: DocumentSummary) -> str:
         text = str(value or "").strip().lower()
         if text and text not in words:
             words.append(text)
-    # "| ds-1002 | harbor supply | … |": every value whole between separators, so a short
-    # word can be matched as a whole value (connector.search).
+    # "| ds-1002 | harbor supply | … |": values kept apart, so a search word never matches
+    # across the end of one value and the start of the next.
     text = SEPARATOR + SEPARATOR.join(words) + SEPARATOR if words else ""
     return text[:SEARCH_TEXT_MAX]
 

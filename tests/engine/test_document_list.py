@@ -127,7 +127,8 @@ def test_a_search_finds_a_number_by_any_part_of_it(client, tenant):
     html = client.get(LIST, {"q": "0011"}).content.decode()
     assert "INV-00011" in html and "INV-00010" not in html
     html = client.get(LIST, {"q": "12"}).content.decode()
-    assert "INV-00012" not in html, "a word of two characters matches a whole value only"
+    assert "INV-00012" not in html and "Type at least 3 characters" in html, "two characters are too few"
+    assert "INV-00012" in client.get(LIST, {"q": "12 inv-00012"}).content.decode(), "a short word is left out"
 
 
 def test_another_tenants_documents_are_neither_listed_nor_found_nor_downloadable(client, tenant):
