@@ -84,7 +84,7 @@ FROM (
                 'Group','Steel','Electric','Surveying','Drilling','Design','Consulting','Materials','Transport',
                 'Systems','Works','Labs'])[1 + (g / 25) %% 20] AS counterparty,
          'Partner ' || (g %% 20 + 1) AS partner,
-         round(((g * 7919) %% 1000000) / 100.0 + 10, 2) AS amount,
+         round(((g::bigint * 7919) %% 1000000) / 100.0 + 10, 2) AS amount,
          (CASE WHEN g %% 2 = 0 THEN 'SUPPLIER_810_' ELSE '810-' END) || g || '.edi' AS name,
          %(t0)s::timestamptz - ((%(n)s - g) * interval '{apart} seconds') AS created,
          md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) || md5((g + 3)::text) || md5((g + 4)::text)
