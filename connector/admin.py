@@ -20,11 +20,11 @@ from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, has_
 
 from . import admin_schedules  # noqa: F401  (registers schedules, sync runs; beat's pages for superusers)
 from .admin_documents import DOCUMENT_PAYLOAD_OF_JOINED, DocumentPagesMixin
-from .display import calls_table, pre, tenant_time
+from .display import calls_table, pre, tenant_time_column
 from .documents import audit_record
 from .failures import FailureKind
 from .flows import all_flows, flow_choices
-from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin
+from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, SyncCursor
 from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
 from .search import documents_matching
@@ -34,17 +34,6 @@ REPLAY_SINCE_LIMIT = 5000
 # A search of attempts or audit events looks at the events of this many matching documents
 # (the newest): enough to find what someone is after, bounded at any size.
 SEARCH_DOCUMENTS_UP_TO = 200
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def replay_with_confirmation(modeladmin, request, queryset, *, title: str):
@@ -213,13 +202,10 @@ class AttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
                        "failure_kind", "error", "calls_view", "traceback_view")
     fields = readonly_fields
 
-    @admin.display(description="Started", ordering="started_at")
-    def started_col(self, obj):
-        return tenant_time(obj.started_at, obj.document.tenant)
+    started_col = tenant_time_column("started_at", "Started", tenant="document.tenant", seconds=False,
+                                     ordering="started_at")
 
-    @admin.display(description="Started")
-    def started_full(self, obj):
-        return tenant_time(obj.started_at, obj.document.tenant, seconds=True)
+    started_full = tenant_time_column("started_at", "Started", tenant="document.tenant")
 
     @admin.display(description="Document")
     def document_col(self, obj):
@@ -248,9 +234,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     list_select_related = ("tenant", "document")
     list_defer = DOCUMENT_PAYLOAD_OF_JOINED
 
-    @admin.display(description="When", ordering="at")
-    def at_col(self, obj):
-        return tenant_time(obj.at, obj.tenant, seconds=True)
+    at_col = tenant_time_column("at", "When", ordering="at")
 
     @admin.display(description="Document")
     def document_col(self, obj):

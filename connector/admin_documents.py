@@ -19,8 +19,9 @@ from django.utils.text import Truncator
 
 from tenants.scoping import TenantScopedInline
 
-from .display import EMPTY, age, calls_table, data_table, money, pre, tenant_time
+from .display import EMPTY, age, calls_table, data_table, money, pre, tenant_time_column
 from .flows import Flow, get_flow
+from .listing import ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, DocumentState
 from .search import MIN_PARTIAL, documents_matching, too_short
 
@@ -59,7 +60,7 @@ def download_type(content: str) -> str:
     return "text/plain; charset=utf-8"
 
 
-class AttemptInline(TenantScopedInline, admin.TabularInline):
+class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = Attempt
     extra = 0
     fields = ("started", "step", "trigger", "user", "outcome", "error", "duration_ms", "calls_view")
@@ -71,18 +72,7 @@ class AttemptInline(TenantScopedInline, admin.TabularInline):
         return super().get_queryset(request).select_related("user", "document__tenant").defer(
             *DOCUMENT_PAYLOAD_OF_JOINED)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Started")
-    def started(self, obj):
-        return tenant_time(obj.started_at, obj.document.tenant, seconds=True)
+    started = tenant_time_column("started_at", "Started", tenant="document.tenant")
 
     @admin.display(description="Outcome")
     def outcome(self, obj):
@@ -93,7 +83,7 @@ class AttemptInline(TenantScopedInline, admin.TabularInline):
         return calls_table(obj.calls)
 
 
-class AuditEventInline(TenantScopedInline, admin.TabularInline):
+class AuditEventInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditEvent
     extra = 0
     fields = ("when", "actor", "action", "from_state", "to_state", "reason")
@@ -103,18 +93,7 @@ class AuditEventInline(TenantScopedInline, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("tenant")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="When")
-    def when(self, obj):
-        return tenant_time(obj.at, obj.tenant, seconds=True)
+    when = tenant_time_column("at", "When")
 
 
 class DocumentPagesMixin:
@@ -144,9 +123,6 @@ class DocumentPagesMixin:
         ("Input as received", {"fields": ("raw_view",), "classes": ("collapse",)}),
         ("Times", {"fields": ("received", "updated")}),
     )
-
-    class Media:
-        css = {"all": ("connector/admin.css",)}
 
     # -- list columns -------------------------------------------------------------------------
     @admin.display(description="Invoice / reference")
@@ -179,9 +155,7 @@ class DocumentPagesMixin:
     def age_col(self, obj):
         return age(obj.created_at)
 
-    @admin.display(description="Received", ordering="created_at")
-    def received_col(self, obj):
-        return tenant_time(obj.created_at, obj.tenant)
+    received_col = tenant_time_column("created_at", "Received", seconds=False, ordering="created_at")
 
     @admin.display(description="Flow")
     def flow_col(self, obj):
@@ -201,17 +175,11 @@ class DocumentPagesMixin:
     def flow_view(self, obj):
         return self.flow_col(obj)
 
-    @admin.display(description="Next try")
-    def next_attempt(self, obj):
-        return tenant_time(obj.next_attempt_at, obj.tenant, seconds=True)
+    next_attempt = tenant_time_column("next_attempt_at", "Next try")
 
-    @admin.display(description="Received")
-    def received(self, obj):
-        return tenant_time(obj.created_at, obj.tenant, seconds=True)
+    received = tenant_time_column("created_at", "Received")
 
-    @admin.display(description="Last changed")
-    def updated(self, obj):
-        return tenant_time(obj.updated_at, obj.tenant, seconds=True)
+    updated = tenant_time_column("updated_at", "Last changed")
 
     @admin.display(description="Linked records")
     def related_view(self, obj):

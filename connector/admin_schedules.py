@@ -24,9 +24,9 @@ from django_object_actions import DjangoObjectActions, action
 from tenants.models import Role
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, has_role
 
-from .display import EMPTY, data_table, duration, pre, tenant_time
+from .display import EMPTY, data_table, duration, pre, tenant_time, tenant_time_column
 from .flows import get_flow
-from .listing import FlowFilter, LargeTableAdmin
+from .listing import FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
 from .models import FlowSchedule, SyncRun, SyncRunStatus
 from .run_now import run_status, schedule_run_now
 from .schedules import schedule_cadence, schedule_cadence_set, schedule_cadence_words, schedule_enable
@@ -154,9 +154,7 @@ class FlowScheduleAdmin(DjangoObjectActions, TenantScopedAdmin):
         return format_html('<a href="{}">{}</a> · {}', reverse("admin:connector_syncrun_change", args=[obj.last_run_id]),
                            tenant_time(obj.last_run_at, obj.tenant), SyncRunStatus(obj.last_run_status).label.lower())
 
-    @admin.display(description="Last skipped")
-    def last_skipped(self, obj):
-        return tenant_time(obj.last_skipped_at, obj.tenant, seconds=True)
+    last_skipped = tenant_time_column("last_skipped_at", "Last skipped")
 
     def save_model(self, request, obj, form, change):
         """Through the services, never a bare save: they align the beat task and audit."""
@@ -207,7 +205,7 @@ class FlowScheduleAdmin(DjangoObjectActions, TenantScopedAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(LargeTableAdmin, TenantScopedAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     list_display = ("started_col", "tenant", "flow_col", "trigger", "outcome_col", "duration_col", "seen_count",
                     "new_count", "sent_count", "duplicate_count", "needs_mapping_count", "failed_count")
     list_filter = (("tenant", TenantListFilter), FlowFilter, "status", "trigger")
@@ -216,29 +214,11 @@ class SyncRunAdmin(LargeTableAdmin, TenantScopedAdmin):
                        "duration_col", "counts_view", "cursor_before", "cursor_after", "error_view", "task_id")
     fields = readonly_fields
 
-    class Media:
-        css = {"all": ("connector/admin.css",)}
+    started_col = tenant_time_column("started_at", "Started", seconds=False, ordering="started_at")
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    started_full = tenant_time_column("started_at", "Started")
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Started", ordering="started_at")
-    def started_col(self, obj):
-        return tenant_time(obj.started_at, obj.tenant)
-
-    @admin.display(description="Started")
-    def started_full(self, obj):
-        return tenant_time(obj.started_at, obj.tenant, seconds=True)
-
-    @admin.display(description="Finished")
-    def finished_full(self, obj):
-        return tenant_time(obj.finished_at, obj.tenant, seconds=True)
+    finished_full = tenant_time_column("finished_at", "Finished")
 
     @admin.display(description="Flow")
     def flow_col(self, obj):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -40,6 +41,19 @@ def local_time(value: datetime | None, zone_name: str | None, *, seconds: bool =
 
 def tenant_time(value: datetime | None, tenant: Any, *, seconds: bool = False) -> str:
     return local_time(value, getattr(tenant, "time_zone", None), seconds=seconds)
+
+
+def tenant_time_column(field: str, description: str, *, tenant: str = "tenant", seconds: bool = True,
+                       ordering: str | None = None):
+    """An admin column or field showing `field` in the tenant's zone; `tenant` is the path
+    from the row to its tenant (e.g. "document.tenant")."""
+    def column(modeladmin, obj):
+        owner = obj
+        for part in tenant.split("."):
+            owner = getattr(owner, part)
+        return tenant_time(getattr(obj, field), owner, seconds=seconds)
+
+    return admin.display(description=description, ordering=ordering)(column)
 
 
 def age(value: datetime | None, *, now: datetime | None = None) -> str:

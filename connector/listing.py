@@ -100,6 +100,19 @@ def _estimate(qs: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+class ReadOnlyAdminMixin:
+    """Records only the engine writes: read, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class LeanChangeList(ChangeList):
     """The admin's list, without the payload columns of the rows it shows."""
 
@@ -117,6 +130,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_defer: tuple[str, ...] = ()
+
+    class Media:
+        css = {"all": ("connector/admin.css",)}  # tables of values, state badges, progress bars
 
     def get_changelist(self, request, **kwargs):
         return LeanChangeList

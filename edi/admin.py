@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from connector.display import EMPTY, pre, tenant_time
+from connector.display import EMPTY, pre, tenant_time_column
 from connector.failures import IntegrationFailure
 from connector.listing import LargeTableAdmin
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
@@ -127,12 +127,7 @@ class InboundFileAdmin(LargeTableAdmin, TenantScopedAdmin):
         ("Our 997 back", {"fields": ("ack_file_name", "ack_uploaded", "ack_view")}),
     )
 
-    class Media:
-        css = {"all": ("connector/admin.css",)}
-
-    @admin.display(description="Received", ordering="received_at")
-    def received(self, obj):
-        return tenant_time(obj.received_at, obj.tenant, seconds=True)
+    received = tenant_time_column("received_at", "Received", ordering="received_at")
 
     @admin.display(description="Content as received")
     def raw_text(self, obj):
