@@ -1,9 +1,9 @@
 """Admin lists of tables that grow to millions of rows (documents, attempts, audit events,
 sync runs) in a time and a number of queries that do not grow with them.
 
-- **Counting**: never an exact COUNT over a big set. The paginator counts up to what the
-  page asked for needs (at least COUNT_UP_TO rows) with a LIMIT; past that it shows the
-  planner's estimate ("about 480,000") on PostgreSQL, or "more than N".
+- **Counting**: never an exact COUNT over a big set. The paginator counts up to COUNT_UP_TO
+  rows with a LIMIT; past that it shows the planner's estimate ("about 480,000") on
+  PostgreSQL, or counts only as far as the page asked for needs ("more than N").
 - **Deep pages**: OFFSET, made cheap. The page's ids are read first, with OFFSET, from an
   index that holds the ordering and what the filters test (Document's (tenant, created_at,
   id) INCLUDE (flow, state) and (created_at, id) INCLUDE (tenant, flow, state)), so skipping
@@ -50,17 +50,23 @@ class LargeTablePaginator(Paginator):
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return super().count
-        enough = max(self.count_up_to, self.page_hint * self.per_page)
-        counted = qs.order_by()[: enough + 1].count()
+        counted = qs.order_by()[: self.count_up_to + 1].count()
         self.count_label = f"{counted:,}"
-        if counted <= enough:
+        if counted <= self.count_up_to:
             return counted
         self.count_exact = False
+        needed = self.page_hint * self.per_page
         estimate = _estimate(qs)
-        if estimate is not None and estimate > counted:
+        if estimate is not None and estimate >= max(needed, counted):
             self.count_label = f"about {_round(estimate):,}"
             return estimate
-        self.count_label = f"more than {enough:,}"
+        if needed > self.count_up_to:  # no estimate, or one too low for the page asked: count that far
+            counted = qs.order_by()[: needed + 1].count()
+            if counted <= needed:
+                self.count_exact = True
+                self.count_label = f"{counted:,}"
+                return counted
+        self.count_label = f"more than {max(needed, self.count_up_to):,}"
         return counted
 
     def page(self, number):
@@ -72,8 +78,9 @@ class LargeTablePaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        # An estimated count may promise pages the data does not fill: such a page is empty.
         ids = list(qs.values_list("pk", flat=True)[bottom:top])
-        rows = {row.pk: row for row in qs.order_by().filter(pk__in=ids)}
+        rows = {row.pk: row for row in qs.order_by().filter(pk__in=ids)} if ids else {}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 

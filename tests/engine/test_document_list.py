@@ -156,3 +156,14 @@ def test_the_audit_list_filters_by_action_and_who_without_reading_the_table(clie
     html = client.get(AUDIT, {"action": "received", "who": "system"}).content.decode()
     assert "INV-00001" in html and "INV-00002" in html
     assert "INV-00001" not in client.get(AUDIT, {"who": "person"}).content.decode()
+
+
+def test_past_what_it_counts_the_list_shows_the_estimate_and_a_page_it_promised_is_empty(client, tenant, monkeypatch):
+    monkeypatch.setattr(LargeTablePaginator, "count_up_to", 5)
+    monkeypatch.setattr("connector.admin.DocumentAdmin.list_per_page", 4)
+    monkeypatch.setattr("connector.listing._estimate", lambda qs: 480_123)
+    client.force_login(make_user(tenant=tenant, role=Role.SUPPORT))
+    make_documents(tenant, 12)
+    assert "about 480,000 documents" in client.get(LIST).content.decode()
+    far = client.get(LIST, {"p": 50})
+    assert far.status_code == 200 and "INV-000" not in far.content.decode()
