@@ -21,15 +21,16 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from .flows import all_flows
 
 COUNT_UP_TO = 1000
+SEARCH_RANDOM_PAGE_COST = "1.1"
 # The payload columns of each model, deferred on list pages (with "__" paths for joined rows).
 DOCUMENT_PAYLOAD = ("raw", "mapped", "artifact", "external_ids", "search_text")
 
@@ -143,6 +144,22 @@ class LargeTableAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return LeanChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        """A search's queries run with the planner told that table pages are cached.
+
+        With PostgreSQL's default random_page_cost (4, priced for spinning disks) the planner
+        ANDs the trigram index's few candidates with the bitmap of every row of the user's
+        tenant (250,000 entries at a million documents) to save heap reads that cost next to
+        nothing from memory: a 50 ms search becomes 300 ms. 1.1, the usual value for SSDs and
+        cached data, holds for the transaction of this one page (SET LOCAL) and nowhere else.
+        """
+        if not request.GET.get(SEARCH_VAR) or connection.vendor != "postgresql":
+            return super().changelist_view(request, extra_context)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL random_page_cost = %s", [SEARCH_RANDOM_PAGE_COST])
+            return super().changelist_view(request, extra_context)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         try:
