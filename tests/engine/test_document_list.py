@@ -167,3 +167,22 @@ def test_past_what_it_counts_the_list_shows_the_estimate_and_a_page_it_promised_
     assert "about 480,000 documents" in client.get(LIST).content.decode()
     far = client.get(LIST, {"p": 50})
     assert far.status_code == 200 and "INV-000" not in far.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_action_on_a_searched_list_runs_outside_any_transaction(client, tenant, monkeypatch):
+    """A search's page runs in a transaction (PostgreSQL); a replay must never: its steps
+    commit before they reach outside systems."""
+    seen = []
+
+    def replay(document, *, user):
+        seen.append(connection.in_atomic_block)
+        return document
+
+    monkeypatch.setattr("connector.admin.document_replay", replay)
+    client.force_login(make_user(tenant=tenant, role=Role.SUPPORT))
+    (document,) = make_documents(tenant, 1)
+    response = client.post(f"{LIST}?q=inv-00001", {"action": "replay_selected", "_selected_action": [document.pk],
+                                                   "confirm": "yes"})
+    assert response.status_code == 302 and seen == [False]
+    assert client.get(LIST, {"q": "inv-00001"}).status_code == 200
