@@ -64,9 +64,9 @@ class Document(models.Model):
     # What the business calls it, filled by the engine from the flow's `summarize` hook
     # (connector.summary) whenever a step changes what the document holds: the list shows
     # and searches these, never the payload columns above.
-    reference = models.CharField(max_length=100, blank=True, help_text="Invoice number or reference")
-    counterparty = models.CharField(max_length=200, blank=True, help_text="Client or vendor")
-    partner = models.CharField(max_length=120, blank=True, help_text="Trading partner (or other channel)")
+    reference = models.CharField("invoice or reference", max_length=100, blank=True)
+    counterparty = models.CharField("client or vendor", max_length=200, blank=True)
+    partner = models.CharField("trading partner", max_length=120, blank=True, help_text="Or the channel it came by")
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     # Lower-cased words people search by (reference, names, file name, every external id);
