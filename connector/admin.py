@@ -27,7 +27,7 @@ from .flows import all_flows, flow_choices
 from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, SyncCursor
 from .replay import REPLAYABLE, ReplayRefused, document_replay, failed_documents_since
-from .search import documents_matching
+from .search import documents_matching, search_read
 from .tasks import replay_documents
 
 REPLAY_SINCE_LIMIT = 5000
@@ -150,7 +150,7 @@ def _documents_searched(request, term: str) -> list[int]:
     if ids is not None:
         documents = documents.filter(tenant_id__in=ids)
     matching = documents_matching(documents, term).order_by("-created_at", "-id")
-    return list(matching.values_list("pk", flat=True)[:SEARCH_DOCUMENTS_UP_TO])
+    return search_read(matching, lambda: list(matching.values_list("pk", flat=True)[:SEARCH_DOCUMENTS_UP_TO]))
 
 
 def _document_link(document: Document | None):

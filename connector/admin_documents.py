@@ -107,6 +107,7 @@ class DocumentPagesMixin:
                         "a file name or an external id.")
     list_select_related = ("tenant",)
     list_defer = ("raw", "mapped", "artifact", "external_ids", "search_text")
+    search_reads_documents = True
     inlines = (AttemptInline, AuditEventInline)
     readonly_fields = ("reference", "counterparty", "partner", "amount_view", "state_view", "flow_view", "tenant",
                        "external_key", "step", "source", "failure_kind", "last_error", "retry_count", "next_attempt",

@@ -19,6 +19,8 @@ sync runs) in a time and a number of queries that do not grow with them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
@@ -28,9 +30,10 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from .flows import all_flows
+from .search import SearchReads
 
 COUNT_UP_TO = 1000
-SEARCH_RANDOM_PAGE_COST = "1.1"
+T = TypeVar("T")
 # The payload columns of each model, deferred on list pages (with "__" paths for joined rows).
 DOCUMENT_PAYLOAD = ("raw", "mapped", "artifact", "external_ids", "search_text")
 
@@ -40,35 +43,47 @@ class LargeTablePaginator(Paginator):
 
     count_up_to = COUNT_UP_TO
 
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, page_hint: int = 1):
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, page_hint: int = 1,
+                 search: bool = False):
         super().__init__(object_list, per_page, orphans, allow_empty_first_page)
         self.page_hint = max(1, page_hint)
         self.count_exact = True
         self.count_label = ""
+        # A search's queries are read through connector.search (bounded plans).
+        self.search_reads = SearchReads() if search else None
 
     @cached_property
     def count(self) -> int:
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return super().count
-        counted = qs.order_by()[: self.count_up_to + 1].count()
+        counted = self._read(qs, lambda: qs.order_by()[: self.count_up_to + 1].count())
         self.count_label = f"{counted:,}"
         if counted <= self.count_up_to:
             return counted
+        return self._count_past(qs, counted, self.count_up_to)
+
+    def _count_past(self, qs: QuerySet, counted: int, counted_up_to: int) -> int:
+        """More than `counted_up_to` rows: the planner's estimate, or a count as far as the
+        page asked for needs."""
         self.count_exact = False
         needed = self.page_hint * self.per_page
         estimate = _estimate(qs)
         if estimate is not None and estimate >= max(needed, counted):
             self.count_label = f"about {_round(estimate):,}"
             return estimate
-        if needed > self.count_up_to:  # no estimate, or one too low for the page asked: count that far
-            counted = qs.order_by()[: needed + 1].count()
+        if needed > counted_up_to:  # no estimate, or one too low for the page asked: count that far
+            counted = self._read(qs, lambda: qs.order_by()[: needed + 1].count())
             if counted <= needed:
                 self.count_exact = True
                 self.count_label = f"{counted:,}"
                 return counted
-        self.count_label = f"more than {max(needed, self.count_up_to):,}"
+        self.count_label = f"more than {max(needed, counted_up_to):,}"
         return counted
+
+    def _read(self, qs: QuerySet, read: Callable[[], T]) -> T:
+        """A query of the list: a search's bounded by connector.search.search_read."""
+        return self.search_reads.read(qs, read) if self.search_reads is not None else read()
 
     def page(self, number):
         qs = self.object_list
@@ -80,7 +95,7 @@ class LargeTablePaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         # An estimated count may promise pages the data does not fill: such a page is empty.
-        ids = list(qs.values_list("pk", flat=True)[bottom:top])
+        ids = self._read(qs, lambda: list(qs.values_list("pk", flat=True)[bottom:top]))
         rows = {row.pk: row for row in qs.order_by().filter(pk__in=ids)} if ids else {}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
@@ -129,6 +144,14 @@ class LeanChangeList(ChangeList):
         deferred = getattr(self.model_admin, "list_defer", ())
         return qs.defer(*deferred) if deferred else qs
 
+    def get_results(self, request):
+        """A list that fits one page is the queryset itself, left for the template to read
+        after the view's transaction; read it here, as the paginator reads a page."""
+        super().get_results(request)
+        if isinstance(self.result_list, QuerySet) and isinstance(self.paginator, LargeTablePaginator):
+            rows = self.result_list
+            self.result_list = self.paginator._read(rows, lambda: list(rows)) if self.result_count else []
+
 
 class LargeTableAdmin(admin.ModelAdmin):
     """Mixin for the admin of a big table: lean list, bounded counts, no facet counts."""
@@ -138,6 +161,9 @@ class LargeTableAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_defer: tuple[str, ...] = ()
+    # Whether the list's search is a trigram search of its own rows (connector.search), read
+    # as that module measures; the attempts' and audit events' searches look documents up.
+    search_reads_documents = False
 
     class Media:
         css = {"all": ("connector/admin.css",)}  # tables of values, state badges, progress bars
@@ -146,21 +172,12 @@ class LargeTableAdmin(admin.ModelAdmin):
         return LeanChangeList
 
     def changelist_view(self, request, extra_context=None):
-        """A search's queries run with the planner told that table pages are cached.
-
-        With PostgreSQL's default random_page_cost (4, priced for spinning disks) the planner
-        ANDs the trigram index's few candidates with the bitmap of every row of the user's
-        tenant (250,000 entries at a million documents) to save heap reads that cost next to
-        nothing from memory: a 50 ms search becomes 300 ms. 1.1, the usual value for SSDs and
-        cached data, holds for the transaction of this one page (SET LOCAL) and nowhere else;
-        a POST (an action on the selected rows, e.g. replay) runs as it always does.
-        """
-        # Only a page read: an action POSTed from a searched list must not run in a transaction.
+        """A search page is read in one transaction on PostgreSQL, so connector.search may
+        bound each of its queries (savepoints, SET LOCAL); a POST (an action on the selected
+        rows, e.g. replay) runs as it always does, outside any transaction."""
         if request.method != "GET" or not request.GET.get(SEARCH_VAR) or connection.vendor != "postgresql":
             return super().changelist_view(request, extra_context)
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL random_page_cost = %s", [SEARCH_RANDOM_PAGE_COST])
             return super().changelist_view(request, extra_context)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
@@ -168,7 +185,8 @@ class LargeTableAdmin(admin.ModelAdmin):
             page = int(request.GET.get(PAGE_VAR, 1))
         except ValueError:
             page = 1
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page)
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page,
+                              search=bool(request.GET.get(SEARCH_VAR, "").strip()) and self.search_reads_documents)
 
 
 class FlowFilter(admin.SimpleListFilter):

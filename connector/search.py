@@ -7,15 +7,38 @@ Every such word is in the document's `search_text`, lower-cased, so a search is 
 A word of one or two characters has no trigram to look up (and matches half of everything
 as a part): it is left out of the search, and a search of only such words finds nothing and
 says why, instead of reading the whole table.
+
+**How a search is read.** PostgreSQL's planner estimates a LIKE's matches over the whole
+table, as if they were spread evenly over tenants; they are not ("inv" is in half the
+documents, and in none of a tenant that only receives supplier invoices). Its plan is
+right for nearly every search, and for such a word it walks the tenant's newest documents
+reading every row for a word that is not there: seconds. So a search's count and page are
+read with the planner's plan given SEARCH_FIRST_TRY_MS (statement_timeout, in a
+savepoint); one that runs out is read again with bitmap scans only: the trigram index's
+matches, ANDed with the tenant's rows, in a work_mem that keeps both exact. That read costs
+what the word and the tenant hold, never a walk of every row (`SearchReads`). Inside the
+transaction the admin opens for a search page (connector.listing); elsewhere (SQLite, or
+outside a transaction) the queries simply run.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import OperationalError, connections, transaction
 from django.db.models import QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
+T = TypeVar("T")
 # Shorter words have no trigram: they are left out.
 MIN_PARTIAL = 3
 MAX_WORDS = 8
+# What the planner's own plan is given before a search is read the bounded way.
+SEARCH_FIRST_TRY_MS = 500
+# Room for the bitmaps of every row of a large tenant and every match of a common word,
+# exact: with the default 4 MB they turn lossy and the heap scan rechecks whole pages.
+BITMAP_WORK_MEM = "64MB"
+QUERY_CANCELED = "57014"  # the SQLSTATE of a statement stopped by statement_timeout
 
 
 def search_words(term: str) -> list[str]:
@@ -45,3 +68,49 @@ def documents_matching(queryset: QuerySet, term: str) -> QuerySet:
     for word in words:
         queryset = queryset.filter(search_text__contains=word)
     return queryset
+
+
+def _set(queryset: QuerySet, **settings: str) -> None:
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+                       [item for pair in settings.items() for item in pair])
+
+
+class SearchReads:
+    """The queries of one search page (its count, its page of ids, its rows), each with the
+    planner's plan if it answers within SEARCH_FIRST_TRY_MS, else again with bitmap scans
+    only; once one has run out of time the rest go the bounded way at once. Each try runs in
+    a savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
+    transaction only; elsewhere each query simply runs."""
+
+    def __init__(self) -> None:
+        self.planner_ran_out = False
+
+    def read(self, queryset: QuerySet, read: Callable[[], T]) -> T:
+        using = queryset.db
+        connection = connections[using]
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return read()
+        if not self.planner_ran_out:
+            savepoint = transaction.savepoint(using=using)
+            try:
+                _set(queryset, statement_timeout=f"{SEARCH_FIRST_TRY_MS}ms")
+                return read()
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+                    raise
+                self.planner_ran_out = True
+            finally:
+                transaction.savepoint_rollback(savepoint, using=using)
+        savepoint = transaction.savepoint(using=using)
+        try:
+            _set(queryset, enable_indexscan="off", enable_indexonlyscan="off", enable_seqscan="off",
+                 work_mem=BITMAP_WORK_MEM)
+            return read()
+        finally:
+            transaction.savepoint_rollback(savepoint, using=using)
+
+
+def search_read(queryset: QuerySet, read: Callable[[], T]) -> T:
+    """One bounded read of a search (SearchReads, for a query on its own)."""
+    return SearchReads().read(queryset, read)

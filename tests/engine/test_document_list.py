@@ -186,3 +186,28 @@ def test_an_action_on_a_searched_list_runs_outside_any_transaction(client, tenan
                                                    "confirm": "yes"})
     assert response.status_code == 302 and seen == [False]
     assert client.get(LIST, {"q": "inv-00001"}).status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout and planner settings are PostgreSQL's")
+def test_a_search_the_planner_cannot_answer_in_time_is_read_with_bitmap_scans_only(monkeypatch):
+    from connector import search
+
+    monkeypatch.setattr(search, "SEARCH_FIRST_TRY_MS", 50)
+    seen = []
+
+    def read():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_indexscan'), current_setting('work_mem')")
+            seen.append(cursor.fetchone())
+            if len(seen) == 1:
+                cursor.execute("SELECT pg_sleep(1)")  # the planner's plan, walking every row
+        return seen[-1]
+
+    reads = search.SearchReads()
+    assert reads.read(Document.objects.all(), read) == ("off", search.BITMAP_WORK_MEM)
+    assert seen[0][0] == "on" and reads.planner_ran_out
+    assert reads.read(Document.objects.all(), read) == ("off", search.BITMAP_WORK_MEM), "the rest go bounded at once"
+    assert len(seen) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_indexscan'), current_setting('statement_timeout')")
+        assert cursor.fetchone() == ("on", "0"), "each try's settings are undone with its savepoint"
