@@ -10,15 +10,18 @@ says why, instead of reading the whole table.
 
 **How a search is read.** PostgreSQL's planner estimates a LIKE's matches over the whole
 table, as if they were spread evenly over tenants; they are not ("inv" is in half the
-documents, and in none of a tenant that only receives supplier invoices). Its plan is
-right for nearly every search, and for such a word it walks the tenant's newest documents
-reading every row for a word that is not there: seconds. So a search's count and page are
-read with the planner's plan given SEARCH_FIRST_TRY_MS (statement_timeout, in a
-savepoint); one that runs out is read again with bitmap scans only: the trigram index's
-matches, ANDed with the tenant's rows, in a work_mem that keeps both exact. That read costs
-what the word and the tenant hold, never a walk of every row (`SearchReads`). Inside the
-transaction the admin opens for a search page (connector.listing); elsewhere (SQLite, or
-outside a transaction) the queries simply run.
+documents, and in none of a tenant that only receives supplier invoices), and it prices
+the bitmap of every row of a big tenant as nearly free (cpu_index_tuple_cost 0.005) and a
+heap page as read from disk (random_page_cost 4): so it ANDs a search's few trigram matches
+with a quarter of a million tenant rows (300-500 ms at a million documents) rather than
+check the tenant on those few rows (5-30 ms). So each query of a search page runs first
+with SEARCH_PLANNER_COSTS (the tenant bitmap at four times the price, pages from memory)
+and SEARCH_FIRST_TRY_MS (statement_timeout), in a savepoint; one that runs out (a word
+common elsewhere and absent from the tenant, whose walk of the tenant's rows would take
+seconds) is read again with bitmap scans only: the trigram matches ANDed with the tenant's
+rows, in a work_mem that keeps both exact, bounded by what the word and the tenant hold
+(`SearchReads`). Inside the transaction the admin opens for a search page
+(connector.listing); elsewhere (SQLite, or outside a transaction) the queries simply run.
 """
 from __future__ import annotations
 
@@ -33,8 +36,11 @@ T = TypeVar("T")
 # Shorter words have no trigram: they are left out.
 MIN_PARTIAL = 3
 MAX_WORDS = 8
-# What the planner's own plan is given before a search is read the bounded way.
+# What the planner's plan is given before a search is read the bounded way.
 SEARCH_FIRST_TRY_MS = 500
+# The first try's costs (SET LOCAL): index tuples at four times the default, heap pages as
+# cached ones; measured at a million documents, see benches/admin_bench.py.
+SEARCH_PLANNER_COSTS = {"cpu_index_tuple_cost": "0.02", "random_page_cost": "1.1"}
 # Room for the bitmaps of every row of a large tenant and every match of a common word,
 # exact: with the default 4 MB they turn lossy and the heap scan rechecks whole pages.
 BITMAP_WORK_MEM = "64MB"
@@ -78,8 +84,8 @@ def _set(queryset: QuerySet, **settings: str) -> None:
 
 class SearchReads:
     """The queries of one search page (its count, its page of ids, its rows), each with the
-    planner's plan if it answers within SEARCH_FIRST_TRY_MS, else again with bitmap scans
-    only; once one has run out of time the rest go the bounded way at once. Each try runs in
+    planner's plan (at SEARCH_PLANNER_COSTS) if it answers within SEARCH_FIRST_TRY_MS, else
+    again with bitmap scans only; once one has run out of time the rest go the bounded way at once. Each try runs in
     a savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
     transaction only; elsewhere each query simply runs."""
 
@@ -94,7 +100,7 @@ class SearchReads:
         if not self.planner_ran_out:
             savepoint = transaction.savepoint(using=using)
             try:
-                _set(queryset, statement_timeout=f"{SEARCH_FIRST_TRY_MS}ms")
+                _set(queryset, statement_timeout=f"{SEARCH_FIRST_TRY_MS}ms", **SEARCH_PLANNER_COSTS)
                 return read()
             except OperationalError as exc:
                 if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
