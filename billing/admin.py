@@ -15,12 +15,19 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django_object_actions import DjangoObjectActions, action
+from django_object_actions import action
 
-from connector.admin import EstimatedCountPaginator, ReadOnlyAdminMixin
+from connector.listing import LargeTableAdmin, ReadOnlyAdminMixin
 from tenants.forms import WriteOnlyPasswordInput
 from tenants.models import Role
-from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role
+from tenants.scoping import (
+    ALL_ROLES,
+    TenantListFilter,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    TenantScopedObjectActions,
+    has_role,
+)
 
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
 from .webhooks.endpoints import active_secrets, webhook_endpoint_url, webhook_secret_roll, webhook_secret_validate
@@ -92,7 +99,7 @@ class WebhookSecretInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(DjangoObjectActions, TenantScopedAdmin):
+class WebhookEndpointAdmin(TenantScopedObjectActions, TenantScopedAdmin):
     form = WebhookEndpointForm
     view_roles = FINANCE
     list_filter = (("tenant", TenantListFilter), "enabled")
@@ -167,7 +174,7 @@ class WebhookEndpointAdmin(DjangoObjectActions, TenantScopedAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(DjangoObjectActions, ReadOnlyAdminMixin, TenantScopedAdmin):
+class WebhookDeliveryAdmin(TenantScopedObjectActions, ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     """The ledger: every request that reached a webhook URL, as received, and what became of it."""
 
     list_display = ("received_at", "tenant", "endpoint", "outcome", "status_code", "verified", "event_link",
@@ -175,8 +182,8 @@ class WebhookDeliveryAdmin(DjangoObjectActions, ReadOnlyAdminMixin, TenantScoped
     list_filter = (("tenant", TenantListFilter), "outcome", "verified", "status_code")
     search_fields = ("=event__stripe_id", "=remote_addr")
     list_select_related = ("tenant", "endpoint", "event")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    list_defer = ("body", "headers", "traceback")  # the list never loads what was received
+    change_list_template = LargeTableAdmin.change_list_template  # over the object actions'; it keeps their tools
     fieldsets = (
         (None, {"fields": ("received_at", "tenant", "endpoint", "path", "method", "remote_addr")}),
         ("Outcome", {"fields": ("outcome", "status_code", "verified", "reason", "signed_at", "secret", "event_link",
@@ -242,14 +249,14 @@ class WebhookDeliveryAdmin(DjangoObjectActions, ReadOnlyAdminMixin, TenantScoped
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+class WebhookEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     list_display = ("created_at", "tenant", "type", "stripe_id", "object_id", "livemode", "document_link",
                     "queued_at")
     list_filter = (("tenant", TenantListFilter), "type", "livemode", ("queued_at", admin.EmptyFieldListFilter))
     search_fields = ("=stripe_id", "=object_id")
     list_select_related = ("tenant", "document")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    list_defer = ("document__raw", "document__mapped", "document__artifact", "document__external_ids",
+                  "document__search_text")
     fields = ("tenant", "endpoint", "stripe_id", "type", "object_id", "livemode", "api_version", "stripe_created",
               "document_link", "created_at", "queued_at")
     readonly_fields = fields

@@ -1,21 +1,20 @@
 """Admin for the engine: documents (with replay behind a confirmation page, queued for the
-workers, never run inside the request), read-only attempts, effects, audit events and sync
-runs. Every page is tenant-scoped."""
+workers, never run inside the request; ignore with a reason), read-only attempts, effects and
+audit events, sync cursors; schedules and sync runs are in admin_schedules.py,
+the document pages' columns and fields in admin_documents.py. Every page is tenant-scoped,
+and every list of a big table is built to stay fast at millions of rows (listing.py)."""
 from __future__ import annotations
-
-import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.urls import reverse
+from django.utils.html import format_html
 from django_object_actions import action
 
 from tenants.models import Role
@@ -23,77 +22,27 @@ from tenants.scoping import (
     ALL_ROLES,
     TenantListFilter,
     TenantScopedAdmin,
-    TenantScopedInline,
     TenantScopedObjectActions,
     has_role,
     tenant_ids_for,
 )
 
+from . import admin_schedules  # noqa: F401  (registers schedules, sync runs; beat's pages for superusers)
+from .admin_documents import DOCUMENT_PAYLOAD_OF_JOINED, DocumentPagesMixin
 from .admin_ignore import document_ignore_view, document_unignore_view
+from .display import calls_table, pre, tenant_time_column
 from .documents import IGNORABLE, audit_record
-from .flows import flow_choices, flow_of
-from .models import Attempt, AuditEvent, Document, DocumentState, Effect, SyncCursor, SyncRun
-from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since, replay_outcome
+from .failures import FailureKind
+from .flows import all_flows, flow_choices
+from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
+from .models import Attempt, AuditEvent, Document, DocumentState, SyncCursor
+from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since
+from .search import documents_matching, search_read
 
 REPLAY_SINCE_LIMIT = 5000
-
-
-def _pre(text: str):
-    return format_html('<pre style="white-space:pre-wrap;max-height:40em;overflow:auto">{}</pre>', text) if text else "-"
-
-
-class EstimatedCountPaginator(Paginator):
-    """On PostgreSQL an unfiltered list of a large table takes the planner's estimate
-    instead of counting every row; filtered lists (and small tables) count exactly."""
-
-    ESTIMATE_ABOVE = 100_000
-
-    @cached_property
-    def count(self) -> int:
-        qs = self.object_list
-        if connection.vendor == "postgresql" and hasattr(qs, "query") and not qs.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [qs.model._meta.db_table])
-                row = cursor.fetchone()
-            if row and row[0] > self.ESTIMATE_ABOVE:
-                return int(row[0])
-        return super().count
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
-    model = Attempt
-    extra = 0
-    fields = ("started_at", "step", "trigger", "user", "succeeded", "failure_kind", "error", "duration_ms", "calls")
-    readonly_fields = fields
-    ordering = ("-started_at",)
-    show_change_link = True
-
-
-class EffectInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
-    model = Effect
-    extra = 0
-    fields = ("step", "name", "state", "key", "calls", "confirmed_by", "result", "error", "updated_at")
-    readonly_fields = fields
-    verbose_name_plural = "Outside effects"
-
-
-class AuditEventInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
-    model = AuditEvent
-    extra = 0
-    fields = ("at", "actor", "action", "from_state", "to_state", "reason")
-    readonly_fields = fields
-    ordering = ("-at",)
+# A search of attempts or audit events looks at the events of this many matching documents
+# (the newest): enough to find what someone is after, bounded at any size.
+SEARCH_DOCUMENTS_UP_TO = 200
 
 
 def _documents_named(documents: list[Document]) -> str:
@@ -167,61 +116,15 @@ def replay_failures_since_view(modeladmin, request):
 
 
 @admin.register(Document)
-class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
-    list_display = ("external_key", "tenant", "flow", "state", "step", "failure_kind", "updated_at")
-    list_filter = (("tenant", TenantListFilter), "flow", "state", "failure_kind", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("=external_key", "^artifact_name")
-    list_select_related = ("tenant",)
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+class DocumentAdmin(TenantScopedObjectActions, DocumentPagesMixin, LargeTableAdmin, TenantScopedAdmin):
+    list_filter = (("tenant", TenantListFilter), FlowFilter, "state", "failure_kind",
+                   ("created_at", admin.DateFieldListFilter))
     date_hierarchy = None
-    inlines = (AttemptInline, EffectInline, AuditEventInline)
-    readonly_fields = ("tenant", "flow", "external_key", "state", "step", "source", "replay_view", "failure_kind",
-                       "last_error", "retry_count", "next_attempt_at", "artifact_name", "external_ids", "mapped_view",
-                       "raw_view", "artifact_view", "links_view", "created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("tenant", "flow", "external_key", "state", "step", "source", "replay_view")}),
-        ("Failure", {"fields": ("failure_kind", "last_error", "retry_count", "next_attempt_at")}),
-        ("Content", {"fields": ("links_view", "artifact_name", "external_ids", "artifact_view", "mapped_view",
-                                "raw_view")}),
-        ("Times", {"fields": ("created_at", "updated_at")}),
-    )
+    change_list_template = LargeTableAdmin.change_list_template  # over the object actions'; it keeps their tools
     actions = ("replay_selected",)
     change_actions = ("replay", "ignore", "unignore")
     changelist_actions = ("replay_failures_since",)
     edit_roles = (Role.FINANCE_ADMIN, Role.SUPPORT)
-
-    @admin.display(description="Produced")
-    def artifact_view(self, obj):
-        try:
-            flow = flow_of(obj)
-        except KeyError:
-            flow = None
-        text = flow.show_artifact(obj) if flow and flow.show_artifact and obj.artifact else obj.artifact
-        return _pre(text)
-
-    @admin.display(description="What to do")
-    def links_view(self, obj):
-        try:
-            flow = flow_of(obj)
-        except KeyError:
-            return "-"
-        links = flow.document_links(obj) if flow.document_links else []
-        if not links:
-            return "-"
-        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
-
-    @admin.display(description="Last replay")
-    def replay_view(self, obj):
-        return replay_outcome(obj) or "-"
-
-    @admin.display(description="Mapped")
-    def mapped_view(self, obj):
-        return _pre(json.dumps(obj.mapped, indent=2, sort_keys=True, default=str) if obj.mapped else "")
-
-    @admin.display(description="Raw input as received")
-    def raw_view(self, obj):
-        return _pre(obj.raw)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -245,6 +148,10 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
         # GET shows the confirmation page; its POST replays and returns to the document.
         return replay_with_confirmation(self, request, Document.objects.filter(pk=obj.pk), title="Replay document")
 
+    @action(label="Replay failures since…", description="Replay every failed or retrying document since a time")
+    def replay_failures_since(self, request, queryset):
+        return replay_failures_since_view(self, request)
+
     def has_ignore_permission(self, request, obj=None):
         """Support and finance admins of the document's tenant, as for replay."""
         return self.has_replay_permission(request, obj)
@@ -261,10 +168,6 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
             raise PermissionDenied
         return document_unignore_view(self, request, obj)
 
-    @action(label="Replay failures since…", description="Replay every failed or retrying document since a time")
-    def replay_failures_since(self, request, queryset):
-        return replay_failures_since_view(self, request)
-
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)
         document = self.scoped_object(request, object_id)
@@ -275,34 +178,118 @@ class DocumentAdmin(TenantScopedObjectActions, TenantScopedAdmin):
         return [name for name in actions if offered.get(name, True)]
 
 
+def _documents_searched(request, term: str) -> list[int]:
+    """The newest documents matching `term` among the user's tenants (for searches of their
+    attempts and audit events)."""
+    documents = Document.objects.all()
+    ids = tenant_ids_for(request.user)
+    if ids is not None:
+        documents = documents.filter(tenant_id__in=ids)
+    matching = documents_matching(documents, term).order_by("-created_at", "-id")
+    return search_read(matching, lambda: list(matching.values_list("pk", flat=True)[:SEARCH_DOCUMENTS_UP_TO]))
+
+
+def _document_link(document: Document | None):
+    if document is None:
+        return "-"
+    return format_html('<a href="{}">{}</a>', reverse("admin:connector_document_change", args=[document.pk]),
+                       document.reference or document.external_key)
+
+
+class StepFilter(admin.SimpleListFilter):
+    """Steps of every flow, from the registry."""
+
+    title = "step"
+    parameter_name = "step"
+
+    def lookups(self, request, model_admin):
+        steps: list[str] = []
+        for flow in all_flows():
+            steps.extend(name for name in flow.step_names() if name not in steps)
+        return [(step, step) for step in steps]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(step=self.value()) if self.value() else queryset
+
+
+class FailureKindFilter(admin.SimpleListFilter):
+    """The failure kinds the engine knows (an attempt's column has no choices of its own)."""
+
+    title = "failure kind"
+    parameter_name = "failure_kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind.value, kind.value) for kind in FailureKind]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(failure_kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Attempt)
-class AttemptAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+class AttemptAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     tenant_path = "document__tenant_id"
-    list_display = ("document", "step", "trigger", "user", "succeeded", "failure_kind", "started_at", "duration_ms")
-    list_filter = ("succeeded", "failure_kind", "trigger", "step")
-    search_fields = ("=document__external_key",)
-    list_select_related = ("document", "user")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    list_display = ("started_col", "document_col", "step", "trigger", "user", "succeeded", "failure_kind", "duration_ms")
+    list_filter = ("succeeded", FailureKindFilter, "trigger", StepFilter)
+    search_fields = ("document__search_text",)  # shows the box; get_search_results does the work
+    search_help_text = "Any part of the document's invoice number, client or vendor, file name or external id."
+    list_select_related = ("document__tenant", "user")
+    list_defer = ("calls", "traceback", *DOCUMENT_PAYLOAD_OF_JOINED)
+    readonly_fields = ("document_col", "step", "trigger", "user", "started_full", "duration_ms", "succeeded",
+                       "failure_kind", "error", "calls_view", "traceback_view")
+    fields = readonly_fields
+
+    started_col = tenant_time_column("started_at", "Started", tenant="document.tenant", seconds=False,
+                                     ordering="started_at")
+
+    started_full = tenant_time_column("started_at", "Started", tenant="document.tenant")
+
+    @admin.display(description="Document")
+    def document_col(self, obj):
+        return _document_link(obj.document)
+
+    @admin.display(description="HTTP calls")
+    def calls_view(self, obj):
+        return calls_table(obj.calls)
+
+    @admin.display(description="Traceback")
+    def traceback_view(self, obj):
+        return pre(obj.traceback)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(document_id__in=_documents_searched(request, search_term)), False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ("at", "tenant", "document", "actor", "action", "from_state", "to_state", "reason")
-    list_filter = (("tenant", TenantListFilter), "action", "actor")
-    search_fields = ("=document__external_key", "=actor")
+class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
+    list_display = ("at_col", "tenant", "document_col", "actor", "action", "change_col", "reason_col")
+    list_filter = (("tenant", TenantListFilter), AuditActionFilter, ActorFilter)
+    search_fields = ("actor",)  # shows the box; get_search_results does the work
+    search_help_text = "A user name, or any part of a document's invoice number, client or vendor, file name or id."
     list_select_related = ("tenant", "document")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    list_defer = DOCUMENT_PAYLOAD_OF_JOINED
 
+    at_col = tenant_time_column("at", "When", ordering="at")
 
-@admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ("started_at", "tenant", "flow", "trigger", "status", "counts", "cursor_before", "cursor_after")
-    list_filter = (("tenant", TenantListFilter), "flow", "status", "trigger")
-    list_select_related = ("tenant",)
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    @admin.display(description="Document")
+    def document_col(self, obj):
+        return _document_link(obj.document)
+
+    @admin.display(description="Change")
+    def change_col(self, obj):
+        return f"{obj.from_state or '·'} → {obj.to_state or '·'}" if obj.from_state or obj.to_state else "-"
+
+    @admin.display(description="Reason")
+    def reason_col(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.reason, obj.reason[:120]) if obj.reason else "-"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        users = list(get_user_model().objects.filter(username__iexact=term).values_list("pk", flat=True))
+        return queryset.filter(Q(document_id__in=_documents_searched(request, term)) | Q(user_id__in=users)), False
 
 
 @admin.register(SyncCursor)

@@ -6,6 +6,10 @@ PostgreSQL, json_set on SQLite), so two workers finishing at the same instant bo
 no process ever writes back a copy it read earlier. Nobody saves `counts` any other way: the
 cycle saves its other fields with update_fields that leave counts out.
 
+The same UPDATE moves the run's progress: `queued` adds to progress_total (the documents the
+cycle handed out), `finished` to progress_done (those that reached their first outcome), so
+a running cycle's progress bar is exact across workers without anyone saving it.
+
 Outcomes are counted once per document per run: the document carries the run it was handed
 out by (Document.run) until its first outcome, and the pipeline takes that link off in the
 same transaction as the transition and the addition (connector/pipeline.py), so a
@@ -18,6 +22,8 @@ import re
 from collections.abc import Mapping
 
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 
 from .models import DocumentState, SyncRun
 
@@ -55,33 +61,39 @@ _ADD_IN_SQL = {
 }
 
 
-def sync_run_add(run: SyncRun | int, counts: Mapping[str, int]) -> dict[str, int] | None:
+def sync_run_add(run: SyncRun | int, counts: Mapping[str, int], *, queued: int = 0,
+                 finished: int = 0) -> dict[str, int] | None:
     """Add `counts` to the run's, atomically; returns the run's counts after (and refreshes
-    `run.counts` when given the object). Zeros are written too, so a key can show as 0."""
+    `run.counts` when given the object). Zeros are written too, so a key can show as 0.
+    `queued` and `finished` move the progress (progress_total, progress_done) in the same UPDATE."""
     run_id = run if isinstance(run, int) else run.pk
     bad = [key for key in counts if not KEY.match(key)]
     if bad:
         raise ValueError(f"count names are letters, digits and _: {bad}")
     if not counts:
         return None
-    merged = _add_in_sql(run_id, counts) if connection.vendor in _ADD_IN_SQL else _add_locked(run_id, counts)
+    progress = {"progress_total": queued, "progress_done": finished}
+    merged = (_add_in_sql(run_id, counts, progress) if connection.vendor in _ADD_IN_SQL
+              else _add_locked(run_id, counts, progress))
     if isinstance(run, SyncRun) and merged is not None:
         run.counts = merged
     return merged
 
 
-def _add_in_sql(run_id: int, counts: Mapping[str, int]) -> dict[str, int] | None:
+def _add_in_sql(run_id: int, counts: Mapping[str, int], progress: Mapping[str, int]) -> dict[str, int] | None:
     value, term, key_params = _ADD_IN_SQL[connection.vendor]
     params: list[object] = [p for key, by in counts.items() for p in (*key_params(key), by)]
+    moves = [(column, by) for column, by in progress.items() if by]
+    extra = "".join(f", {column} = COALESCE({column}, 0) + %s" for column, _ in moves)
     table = connection.ops.quote_name(SyncRun._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET counts = {value.format(', '.join(term for _ in counts))} "
-                       "WHERE id = %s RETURNING counts", [*params, run_id])
+        cursor.execute(f"UPDATE {table} SET counts = {value.format(', '.join(term for _ in counts))}{extra} "
+                       "WHERE id = %s RETURNING counts", [*params, *(by for _, by in moves), run_id])
         row = cursor.fetchone()
     return _decoded(row[0]) if row else None
 
 
-def _add_locked(run_id: int, counts: Mapping[str, int]) -> dict[str, int] | None:
+def _add_locked(run_id: int, counts: Mapping[str, int], progress: Mapping[str, int]) -> dict[str, int] | None:
     """Any other database: read and write the row under its lock."""
     with transaction.atomic():
         locked = SyncRun.objects.select_for_update().only("counts").filter(pk=run_id).first()
@@ -90,7 +102,8 @@ def _add_locked(run_id: int, counts: Mapping[str, int]) -> dict[str, int] | None
         merged = dict(locked.counts or {})
         for key, by in counts.items():
             merged[key] = merged.get(key, 0) + by
-        SyncRun.objects.filter(pk=run_id).update(counts=merged)
+        moves = {column: Coalesce(F(column), 0) + by for column, by in progress.items() if by}
+        SyncRun.objects.filter(pk=run_id).update(counts=merged, **moves)
     return merged
 
 

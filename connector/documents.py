@@ -11,6 +11,7 @@ from tenants.models import Tenant
 
 from .locks import exclusive
 from .models import AuditEvent, Document, DocumentState
+from .summary import document_summarize
 
 
 def actor_name(user: AbstractBaseUser | None) -> str:
@@ -38,10 +39,10 @@ def document_receive(*, tenant: Tenant, flow: str, external_key: str, raw: str =
         return existing, False
     try:
         with transaction.atomic():
-            document = Document.objects.create(
-                tenant=tenant, flow=flow, external_key=external_key, raw=raw, source=source,
-                mapped=mapped or {}, state=DocumentState.RECEIVED,
-            )
+            document = Document(tenant=tenant, flow=flow, external_key=external_key, raw=raw, source=source,
+                                mapped=mapped or {}, state=DocumentState.RECEIVED)
+            document_summarize(document)
+            document.save(force_insert=True)
             audit_record(tenant=tenant, document=document, user=user, action="received",
                          to_state=DocumentState.RECEIVED, reason=source)
     except IntegrityError:
@@ -51,11 +52,13 @@ def document_receive(*, tenant: Tenant, flow: str, external_key: str, raw: str =
 
 def document_transition(document: Document, to_state: str, *, user: AbstractBaseUser | None = None,
                         reason: str = "", action: str = "transition", extra_fields: tuple[str, ...] = ()) -> None:
-    """Set the state, save the given fields with it, and write the AuditEvent."""
+    """Set the state, save the given fields with it (and the business columns, which follow
+    what the document holds), and write the AuditEvent."""
     from_state = document.state
     document.state = to_state
+    summary_fields = document_summarize(document)
     with transaction.atomic():
-        document.save(update_fields=["state", "updated_at", *extra_fields])
+        document.save(update_fields=["state", "updated_at", *extra_fields, *summary_fields])
         audit_record(tenant=document.tenant, document=document, user=user, action=action,
                      from_state=from_state, to_state=to_state, reason=reason)
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .models import Document
     from .pipeline import StepContext
     from .streams import Stream
+    from .summary import DocumentSummary
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,16 @@ class Step:
     name: str
     run: Callable[[StepContext], None]
     state_after: str
+
+
+@dataclass(frozen=True)
+class RelatedRecord:
+    """A record linked to a document, shown on its page: what it is ("997 from the partner",
+    "AP voucher"), what identifies it, and our admin page for it when we have one."""
+
+    what: str
+    label: str
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,11 @@ class Flow:
     show_artifact: Callable[[Document], str] | None = None
     # Links the document page offers a human, e.g. ("Create the missing vendor mapping", url).
     document_links: Callable[[Document], list[tuple[str, str]]] | None = None
+    # The business columns (reference, client or vendor, partner, amount): connector.summary.
+    summarize: Callable[[Document], DocumentSummary] | None = None
+    # Records on either side this document is linked to (the 997 that answered it, the file
+    # it came in, the voucher it became), for its page.
+    related_records: Callable[[Document], list[RelatedRecord]] | None = None
 
     @property
     def has_cycle(self) -> bool:

@@ -46,8 +46,9 @@ class Document(models.Model):
     """One business record in one flow: an AR invoice going out, one invoice inside an
     inbound file, one Stripe event."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="documents")
-    flow = models.CharField(max_length=40, db_index=True)
+    # Indexed by the (tenant, created_at, id) index below, which also serves tenant lookups.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    flow = models.CharField(max_length=40)  # in the indexes below
     external_key = models.CharField(max_length=200, help_text="The source system's key for this record")
     state = models.CharField(max_length=20, choices=DocumentState.choices, default=DocumentState.RECEIVED)
     # The step to run next (or that failed); replay resumes here.
@@ -66,14 +67,32 @@ class Document(models.Model):
     run = models.ForeignKey("SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
     # When a task was last queued for it: a cycle does not queue it again while that is recent.
     queued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the business calls it, filled by the engine from the flow's `summarize` hook
+    # (connector.summary) whenever a step changes what the document holds: the list shows
+    # and searches these, never the payload columns above.
+    reference = models.CharField("invoice or reference", max_length=100, blank=True)
+    counterparty = models.CharField("client or vendor", max_length=200, blank=True)
+    partner = models.CharField("trading partner", max_length=120, blank=True, help_text="Or the channel it came by")
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    # Lower-cased words people search by (reference, names, file name, every external id);
+    # a pg_trgm GIN index on PostgreSQL (migration 0006) makes "1002" find DS-1002 fast.
+    search_text = models.TextField(blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "flow", "external_key"], name="one_document_per_external_key"),
         ]
-        indexes = [models.Index(fields=["tenant", "flow", "state"], name="document_tenant_flow_state")]
+        # The list's orderings, newest first, carrying what its filters test, so a page (deep
+        # ones too) is read from the index alone: one per tenant, one across tenants.
+        indexes = [
+            models.Index(fields=["tenant", "flow", "state"], name="document_tenant_flow_state"),
+            models.Index(fields=["tenant", "-created_at", "-id"], include=["flow", "state"],
+                         name="document_tenant_newest"),
+            models.Index(fields=["-created_at", "-id"], include=["tenant", "flow", "state"], name="document_newest"),
+        ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -97,6 +116,7 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at", "-id"], name="attempt_newest")]
 
     def __str__(self) -> str:
         return f"{self.step} at {self.started_at:%Y-%m-%d %H:%M:%S}"
@@ -136,7 +156,8 @@ class Effect(models.Model):
 class AuditEvent(models.Model):
     """Every change of state, naming who caused it: 'system' or the user who clicked."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    # Indexed by the (tenant, at, id) index below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events", db_index=False)
     document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.CharField(max_length=150, default="system")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -144,10 +165,14 @@ class AuditEvent(models.Model):
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20, blank=True)
     reason = models.TextField(blank=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-at", "-id"], name="audit_tenant_newest"),
+            models.Index(fields=["-at", "-id"], name="audit_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor}: {self.action} {self.from_state}→{self.to_state}"
@@ -164,14 +189,19 @@ class SyncRunStatus(models.TextChoices):
 class SyncRun(models.Model):
     """One polling cycle of one flow for one tenant."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
-    flow = models.CharField(max_length=40, db_index=True)
+    # Indexed by the (tenant, flow, started_at, id) index below.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs", db_index=False)
+    flow = models.CharField(max_length=40)  # in the indexes below
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     progress = models.CharField(max_length=200, blank=True)
+    # How far the cycle is through the documents it is working on, saved while it runs so
+    # the schedule page can draw a progress bar (None: not known yet).
+    progress_done = models.PositiveIntegerField(null=True, blank=True)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True, help_text="seen, new, sent, duplicate, failed")
     cursor_before = models.CharField(max_length=200, blank=True)
     cursor_after = models.CharField(max_length=200, blank=True)
@@ -181,6 +211,11 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # The latest runs of a tenant's flow (schedules, the overview), and the list's order.
+        indexes = [
+            models.Index(fields=["tenant", "flow", "-started_at", "-id"], name="syncrun_tenant_flow_newest"),
+            models.Index(fields=["-started_at", "-id"], name="syncrun_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.flow} for {self.tenant} at {self.started_at:%Y-%m-%d %H:%M}"
@@ -206,6 +241,7 @@ class FlowSchedule(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "flow"], name="one_schedule_per_tenant_flow")]
         ordering = ["tenant", "flow"]
+        verbose_name = "schedule"
 
     def __str__(self) -> str:
         return f"{self.flow} for {self.tenant}"

@@ -37,9 +37,10 @@ from .logs import bound
 from .models import Attempt, Document, DocumentState, Effect
 from .queue import documents_queue
 from .retry import RETRY_SCHEDULE, next_retry_delay
+from .summary import SUMMARY_FIELDS, document_summarize
 
 DOCUMENT_FIELDS = ("step", "mapped", "artifact", "artifact_name", "external_ids", "failure_kind", "last_error",
-                   "retry_count", "next_attempt_at")
+                   "retry_count", "next_attempt_at", *SUMMARY_FIELDS)
 
 
 @dataclass
@@ -158,9 +159,10 @@ def _write(document: Document, flow: Flow, to_state: str, *, user: AbstractBaseU
         if audit or to_state != document.state:
             document_transition(document, to_state, user=user, reason=reason, action=action, extra_fields=fields)
         else:
+            document_summarize(document)  # a transition does it; a step that changes no state too
             document.save(update_fields=[*fields, "updated_at"])
         if counted_on is not None:
-            sync_run_add(counted_on, {key: 1})
+            sync_run_add(counted_on, {key: 1}, finished=1)
 
 
 def _record_failure(document: Document, flow: Flow, attempt: Attempt, exc: BaseException, *,

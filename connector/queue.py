@@ -62,7 +62,7 @@ def documents_queue(document_ids: Iterable[int], *, trigger: str, user: Abstract
         marks["run_id"] = run if isinstance(run, int) else run.pk
     Document.objects.filter(pk__in=ids).update(**marks)
     if run is not None:
-        sync_run_add(run, {"queued": len(ids)})
+        sync_run_add(run, {"queued": len(ids)}, queued=len(ids))
     user_id = user.pk if user is not None else None
     held = _held.get()
     if held is not None:

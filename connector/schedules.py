@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import time
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from tenants.models import Tenant
 
+from .documents import audit_record
 from .flows import Flow, all_flows, get_flow
 from .models import FlowSchedule
 
@@ -130,9 +133,12 @@ def schedules_ensure_for_tenant(tenant: Tenant) -> list[PeriodicTask]:
     return [change.schedule.periodic_task for change in schedules_ensure(tenants=[tenant])]
 
 
-def schedule_enable(*, schedule: FlowSchedule, enabled: bool) -> ScheduleChange:
+def schedule_enable(*, schedule: FlowSchedule, enabled: bool, user: AbstractBaseUser | None = None) -> ScheduleChange:
     """A human's switch: off pauses the flow for the tenant whatever its connections; on lets
-    it run again when the tenant and its connections are on."""
+    it run again when the tenant and its connections are on. Audited when it changes."""
+    if schedule.enabled != enabled:
+        audit_record(tenant=schedule.tenant, user=user, action="schedule_resumed" if enabled else "schedule_paused",
+                     reason=f"{schedule.flow}: {'on' if enabled else 'off'}")
     schedule.enabled = enabled
     schedule.save(update_fields=["enabled"])
     return _align(schedule, wanted=_should_run(schedule.tenant, get_flow(schedule.flow), schedule))
@@ -142,3 +148,84 @@ def schedule_skip_record(*, tenant: Tenant, flow_name: str) -> None:
     """A tick found a run of this (tenant, flow) in progress: count it here, write no run."""
     FlowSchedule.objects.filter(tenant=tenant, flow=flow_name).update(
         skip_count=F("skip_count") + 1, last_skipped_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often a flow runs, as a finance admin says it: every N minutes, or once a day at a
+    wall-clock time in the tenant's zone. None of both: a schedule set some other way (a
+    superuser's crontab in the raw beat pages), shown as it is and never rewritten."""
+
+    every_minutes: int | None = None
+    daily_at: time | None = None
+    zone: str = "UTC"
+
+    def words(self) -> str:
+        if self.every_minutes is not None:
+            return "every minute" if self.every_minutes == 1 else f"every {self.every_minutes} minutes"
+        if self.daily_at is not None:
+            return f"daily at {self.daily_at:%H:%M} ({self.zone})"
+        return "custom"
+
+
+SECONDS_PER = {IntervalSchedule.SECONDS: 1, IntervalSchedule.MINUTES: 60, IntervalSchedule.HOURS: 3600,
+               IntervalSchedule.DAYS: 86400}
+
+
+def schedule_cadence(schedule: FlowSchedule) -> Cadence:
+    """The cadence of the schedule's task, in the words the form offers when it fits them."""
+    task = schedule.periodic_task
+    if task.interval_id:
+        seconds = task.interval.every * SECONDS_PER.get(task.interval.period, 0)
+        if seconds and seconds % 60 == 0:
+            return Cadence(every_minutes=seconds // 60)
+    elif task.crontab_id:
+        cron = task.crontab
+        if cron.minute.isdigit() and cron.hour.isdigit() and \
+                (cron.day_of_week, cron.day_of_month, cron.month_of_year) == ("*", "*", "*"):
+            return Cadence(daily_at=time(int(cron.hour), int(cron.minute)), zone=str(cron.timezone))
+    return Cadence()
+
+
+def schedule_cadence_words(schedule: FlowSchedule) -> str:
+    """e.g. "every 5 minutes", "daily at 07:30 (America/New_York)", or the task's own words."""
+    cadence = schedule_cadence(schedule)
+    if cadence.every_minutes is None and cadence.daily_at is None:
+        task = schedule.periodic_task
+        interval = task.interval
+        if interval is not None:
+            return f"every {interval.every} {interval.period if interval.every != 1 else interval.period.rstrip('s')}"
+        return f"custom: {task.crontab or task.solar or task.clocked or 'none'}"
+    return cadence.words()
+
+
+def schedule_cadence_set(*, schedule: FlowSchedule, every_minutes: int | None = None, daily_at: time | None = None,
+                         user: AbstractBaseUser | None = None) -> Cadence:
+    """Give the schedule's task a new cadence: every N minutes (an IntervalSchedule) or daily
+    at a time of the tenant's wall clock (a CrontabSchedule in the tenant's zone, so it keeps
+    its hour across daylight saving). Exactly one of the two. Audited when it changes."""
+    if (every_minutes is None) == (daily_at is None):
+        raise ValueError("give either every_minutes or daily_at")
+    if every_minutes is not None and not 1 <= every_minutes <= 24 * 60:
+        raise ValueError(f"every_minutes must be between 1 and 1440, not {every_minutes}")
+    tenant = schedule.tenant
+    before = schedule_cadence_words(schedule)
+    task = schedule.periodic_task
+    if every_minutes is not None:
+        interval = IntervalSchedule.objects.filter(every=every_minutes, period=IntervalSchedule.MINUTES).order_by("pk").first()
+        task.interval = interval or IntervalSchedule.objects.create(every=every_minutes, period=IntervalSchedule.MINUTES)
+        task.crontab = None
+    else:
+        zone = tenant.time_zone or "UTC"
+        spec = {"minute": str(daily_at.minute), "hour": str(daily_at.hour), "day_of_week": "*", "day_of_month": "*",
+                "month_of_year": "*"}
+        crontab = CrontabSchedule.objects.filter(**spec, timezone=zone).order_by("pk").first()
+        task.crontab = crontab or CrontabSchedule.objects.create(**spec, timezone=zone)
+        task.interval = None
+    task.solar = task.clocked = None
+    task.save()  # save(), not update(): beat notices a changed task
+    after = schedule_cadence_words(schedule)
+    if after != before:
+        audit_record(tenant=tenant, user=user, action="schedule_changed",
+                     reason=f"{schedule.flow}: {before} → {after}")
+    return schedule_cadence(schedule)

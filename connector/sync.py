@@ -83,7 +83,7 @@ def _run(*, tenant: Tenant, flow: Flow, trigger: str, user: AbstractBaseUser | N
             run.finished_at = timezone.now()
             run.progress = run.progress[:200]
             run.save(update_fields=RUN_FIELDS)
-            run.refresh_from_db(fields=["counts"])
+            run.refresh_from_db(fields=["counts", "progress_done", "progress_total"])
         return run
 
 

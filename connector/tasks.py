@@ -29,8 +29,9 @@ BUSY_MAX_RETRIES = 40
 
 
 @shared_task(bind=True, name="connector.run_flow", ignore_result=True, max_retries=REDELIVERY_RETRIES)
-def run_flow(self, tenant_id: int, flow: str, trigger: str = Trigger.SCHEDULED) -> int | None:
-    """One cycle of `flow` for the tenant; returns the run's id.
+def run_flow(self, tenant_id: int, flow: str, trigger: str = Trigger.SCHEDULED, user_id: int | None = None) -> int | None:
+    """One cycle of `flow` for the tenant; returns the run's id. `user_id`: who pressed
+    "run now" (a manual trigger), recorded on the run and its attempts.
 
     When another run holds the lock, a scheduled tick skips (counted on its schedule, no run
     written). A task redelivered after its worker died may find its own dead self holding the
@@ -47,7 +48,8 @@ def run_flow(self, tenant_id: int, flow: str, trigger: str = Trigger.SCHEDULED) 
     if not tenant.active:
         return None
     task_id = self.request.id or ""
-    run = sync_run_execute(tenant=tenant, flow_name=flow, trigger=trigger, task_id=task_id)
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    run = sync_run_execute(tenant=tenant, flow_name=flow, trigger=trigger, user=user, task_id=task_id)
     if run is not None:
         return run.pk
     redelivered = bool((self.request.delivery_info or {}).get("redelivered")) and not self.request.retries

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.html import format_html
 
-from connector.admin import ReadOnlyAdminMixin as ReadOnly
 from connector.flows import flow_choices
+from connector.listing import ReadOnlyAdminMixin as ReadOnly
 from tenants.forms import ConnectionForm
 from tenants.models import Role
 from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, TenantScopedInline, has_role

@@ -15,8 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from connector.admin import ReadOnlyAdminMixin as ReadOnly
 from connector.flows import flow_of
+from connector.listing import ReadOnlyAdminMixin as ReadOnly
 from tenants.scoping import ALL_ROLES, TenantListFilter, TenantScopedAdmin, has_role
 
 from .ignoring import IgnoreRefused, failure_group_ignore, failure_group_unignore

@@ -2,16 +2,23 @@
 ledger of files picked up from Cleo. Tenant-scoped like every page."""
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from connector.clients import vantagepoint_client
+from connector.display import EMPTY, pre, tenant_time_column
 from connector.failures import IntegrationFailure
+from connector.listing import LargeTableAdmin
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
 
+from .display import x12_segment_lines
 from .inbound.resolve import RecordCheck
+from .links import invoices_answered_by, invoices_in_file
 from .models import InboundFile, MappingKind, MappingOverride, PartnerClient, TradingPartner
 
 
@@ -99,39 +106,99 @@ class MappingOverrideAdmin(TenantScopedAdmin):
 
 
 @admin.register(InboundFile)
-class InboundFileAdmin(TenantScopedAdmin):
-    """The ledger; each file's stages (our 997, the pickup), attempts and replay are on its
-    cleo-inbox document, linked from here."""
+class InboundFileAdmin(LargeTableAdmin, TenantScopedAdmin):
+    """The ledger of partners' files: the file and our 997 one segment per line with a
+    download of their exact bytes, the invoices (or, for a 997, our 810s) it carried, and its
+    cleo-inbox document, which holds its stages (download, read, our 997, pickup), attempts,
+    effects and replay."""
 
-    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received_at", "stage")
+    list_display = ("name", "folder", "tenant", "partner", "status", "size", "received", "stage")
     list_filter = (("tenant", TenantListFilter), "status")
+    list_select_related = ("tenant", "partner", "document")
     search_fields = ("=name", "=content_hash", "=cleo_file_id")
-    list_select_related = ("document", "partner", "tenant")
-    show_full_result_count = False
+    # The list never loads the files' bytes, nor its document's payloads.
+    list_defer = ("raw", "document__raw", "document__mapped", "document__artifact", "document__external_ids",
+                  "document__search_text")
     exclude = ("raw",)
-    readonly_fields = ("tenant", "partner", "folder", "name", "cleo_file_id", "content_hash", "size", "status", "note",
-                       "same_as", "document_link", "received_at", "raw_text")
+    readonly_fields = ("tenant", "partner", "folder", "name", "content_hash", "size", "cleo_file_id", "status", "note",
+                       "same_as", "received", "stage", "document_link", "documents_view", "raw_text", "ack_view")
+    fieldsets = (
+        (None, {"fields": ("tenant", "partner", "folder", "name", "status", "note", "received", "stage",
+                           "document_link", "same_as")}),
+        ("What it carried", {"fields": ("documents_view",)}),
+        ("Content as received", {"fields": ("raw_text", "size", "content_hash", "cleo_file_id")}),
+        ("Our 997 back", {"fields": ("ack_view",)}),
+    )
+
+    received = tenant_time_column("received_at", "Received", ordering="received_at")
 
     @admin.display(description="Stage")
     def stage(self, obj):
         document = obj.document
         if document is None:
-            return "-"
+            return EMPTY
         return document.get_state_display() + (f" (next: {document.step})" if document.step else "")
 
-    @admin.display(description="Its stages, our 997 and replay")
+    @admin.display(description="Its stages, attempts and replay")
     def document_link(self, obj):
         if obj.document_id is None:
-            return "-"
+            return EMPTY
         return format_html('<a href="{}">{}</a>', reverse("admin:connector_document_change", args=[obj.document_id]),
                            obj.document)
 
     @admin.display(description="Content as received")
     def raw_text(self, obj):
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", bytes(obj.raw).decode("utf-8", "replace"))
+        text = bytes(obj.raw).decode("utf-8", "replace")
+        return format_html("{}{}", _download_button(obj, "raw", "the file as received"), pre(x12_segment_lines(text)))
+
+    @admin.display(description="Our 997")
+    def ack_view(self, obj):
+        document = obj.document
+        if document is None or not document.artifact:
+            return EMPTY
+        return format_html('<span id="our-997"></span>{}{}', _download_button(obj, "ack", "our 997"),
+                           pre(x12_segment_lines(document.artifact)))
+
+    @admin.display(description="Documents")
+    def documents_view(self, obj):
+        documents = list(invoices_in_file(obj)[:500]) or invoices_answered_by(obj)
+        if not documents:
+            return EMPTY
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (format_html('<a href="{}">{}</a>', reverse("admin:connector_document_change", args=[d.pk]),
+                         d.reference or d.external_key),
+             d.flow, d.counterparty or EMPTY, d.get_state_display()) for d in documents))
+        return format_html('<table class="mlc-data"><thead><tr><th>invoice</th><th>flow</th><th>client or vendor'
+                           '</th><th>state</th></tr></thead><tbody>{}</tbody></table>', rows)
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        download = path("<path:object_id>/download/<str:part>/", self.admin_site.admin_view(self.download_view),
+                        name="edi_inboundfile_download")
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, object_id, part):
+        """The exact bytes: the file as Cleo gave it, or our 997 as we uploaded it."""
+        entry = self.get_queryset(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if entry is None or part not in ("raw", "ack") or not self.has_view_permission(request, entry):
+            raise Http404(f"Nothing to download for file {object_id!r}.")
+        if part == "raw":
+            content, name = bytes(entry.raw), entry.name
+        else:
+            document = entry.document
+            if document is None or not document.artifact:
+                raise Http404(f"No 997 was made for file {object_id!r}.")
+            content, name = document.artifact.encode(), document.artifact_name or f"997-{entry.name}"
+        response = HttpResponse(content, content_type="application/edi-x12")
+        response["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:180]}"'
+        return response
+
+
+def _download_button(entry: InboundFile, part: str, what: str) -> str:
+    url = reverse("admin:edi_inboundfile_download", args=[entry.pk, part])
+    return format_html('<p><a class="button" href="{}" download>Download {}</a></p>', url, what)

@@ -36,6 +36,7 @@ from ..models import MappingKind, TradingPartner
 from ..x12 import X12Error, invoice_from_dict
 from . import AP_810
 from .resolve import RecordCheck, invoice_resolve
+from .summary import ap_810_related, ap_810_summarize
 from .voucher import ap_posting_period, voucher_batch, voucher_batch_name, voucher_from_invoice, voucher_total
 
 SYSTEM = AP_810
@@ -141,4 +142,5 @@ INBOUND_810_FLOW = register(Flow(
     description="Supplier invoices taken in from the partners' Cleo folders (by the Cleo inbox) become posted "
                 "Vantagepoint AP vouchers.",
     document_links=inbound_document_links,
+    summarize=ap_810_summarize, related_records=ap_810_related,
 ))

@@ -43,6 +43,7 @@ from ..uploads import upload_once
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
 from . import AR_810
 from .mapping import SYSTEM, ar_invoice_to_810, invoice_810_check
+from .summary import ar_810_related, ar_810_summarize
 
 UPLOAD_ENCODING = "ascii"  # the mapping folds free text to ASCII; identifiers are refused otherwise
 
@@ -195,4 +196,5 @@ AR_810_FLOW = register(Flow(
                 "in the partner's Cleo folder",
     show_artifact=x12_one_segment_per_line,
     document_links=ar_810_links,
+    summarize=ar_810_summarize, related_records=ar_810_related,
 ))

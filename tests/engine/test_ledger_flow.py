@@ -48,6 +48,7 @@ def test_a_worker_killed_after_the_effect_leaves_one_record_after_the_retry(ledg
         run = sync_run_execute(tenant=tenant, flow_name=LEDGER_COPY, trigger=Trigger.SCHEDULED)
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
     assert run.counts == {"seen": 2, "new": 2, "duplicate": 0, "queued": 2}
+    assert (run.progress_done, run.progress_total) == (None, 2), "two handed out, none finished yet"
     assert cursor_read(tenant=tenant, stream=LEDGER_COPY_FLOW.cursor_name) == "2"
     first, second = queued
     order_1 = Document.objects.get(pk=first.document_id)
@@ -88,3 +89,4 @@ def test_a_worker_killed_after_the_effect_leaves_one_record_after_the_retry(ledg
     assert by_reference["ORD-1"]["key"] == effect.key and order_1.external_ids["ledger_id"] == by_reference["ORD-1"]["id"]
     run.refresh_from_db()
     assert run.counts["sent"] == 2, "each outcome counted once, on the run that handed the order out"
+    assert (run.progress_done, run.progress_total) == (2, 2), "the progress moved with each outcome, in any worker"

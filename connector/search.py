@@ -1,0 +1,122 @@
+"""Finding documents by what people remember: any part of an invoice number, a client or
+vendor name, a file name or an external id ("1002" finds DS-1002).
+
+Every such word is in the document's `search_text`, lower-cased, so a search is one
+`LIKE '%word%'` per word (all must match) on one column. On PostgreSQL a pg_trgm GIN index
+(migration 0006) answers it without reading the table; on SQLite a plain LIKE is enough.
+A word of one or two characters has no trigram to look up (and matches half of everything
+as a part): it is left out of the search, and a search of only such words finds nothing and
+says why, instead of reading the whole table.
+
+**How a search is read.** PostgreSQL's planner estimates a LIKE's matches over the whole
+table, as if they were spread evenly over tenants; they are not ("inv" is in half the
+documents, and in none of a tenant that only receives supplier invoices), and it prices
+the bitmap of every row of a big tenant as nearly free (cpu_index_tuple_cost 0.005) and a
+heap page as read from disk (random_page_cost 4): so it ANDs a search's few trigram matches
+with a quarter of a million tenant rows (300-500 ms at a million documents) rather than
+check the tenant on those few rows (5-30 ms). So each query of a search page runs first
+with SEARCH_PLANNER_COSTS (the tenant bitmap at four times the price, pages from memory)
+and SEARCH_FIRST_TRY_MS (statement_timeout), in a savepoint; one that runs out (a word
+common elsewhere and absent from the tenant, whose walk of the tenant's rows would take
+seconds) is read again with bitmap scans only: the trigram matches ANDed with the tenant's
+rows, in a work_mem that keeps both exact, bounded by what the word and the tenant hold
+(`SearchReads`). Inside the transaction the admin opens for a search page
+(connector.listing); elsewhere (SQLite, or outside a transaction) the queries simply run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import OperationalError, connections, transaction
+from django.db.models import QuerySet
+from django.utils.text import smart_split, unescape_string_literal
+
+T = TypeVar("T")
+# Shorter words have no trigram: they are left out.
+MIN_PARTIAL = 3
+MAX_WORDS = 8
+# What the planner's plan is given before a search is read the bounded way.
+SEARCH_FIRST_TRY_MS = 500
+# The first try's costs (SET LOCAL): index tuples at four times the default, heap pages as
+# cached ones; measured at a million documents, see benches/admin_bench.py.
+SEARCH_PLANNER_COSTS = {"cpu_index_tuple_cost": "0.02", "random_page_cost": "1.1"}
+# Room for the bitmaps of every row of a large tenant and every match of a common word,
+# exact: with the default 4 MB they turn lossy and the heap scan rechecks whole pages.
+BITMAP_WORK_MEM = "64MB"
+QUERY_CANCELED = "57014"  # the SQLSTATE of a statement stopped by statement_timeout
+
+
+def search_words(term: str) -> list[str]:
+    """The words of a search box, quotes honoured ("harbor supply" is one word), lower-cased."""
+    words = []
+    for bit in smart_split(term or ""):
+        if bit[:1] in ('"', "'") and bit[-1:] == bit[:1]:
+            bit = unescape_string_literal(bit)
+        bit = bit.strip().lower()
+        if bit and bit not in words:
+            words.append(bit)
+    return words[:MAX_WORDS]
+
+
+def too_short(term: str) -> bool:
+    """A search none of whose words is long enough to search by."""
+    words = search_words(term)
+    return bool(words) and all(len(word) < MIN_PARTIAL for word in words)
+
+
+def documents_matching(queryset: QuerySet, term: str) -> QuerySet:
+    """The documents of `queryset` whose search words contain every word of `term` (of at
+    least MIN_PARTIAL characters); none when `term` has no such word."""
+    words = [word for word in search_words(term) if len(word) >= MIN_PARTIAL]
+    if not words:
+        return queryset.none()
+    for word in words:
+        queryset = queryset.filter(search_text__contains=word)
+    return queryset
+
+
+def _set(queryset: QuerySet, **settings: str) -> None:
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+                       [item for pair in settings.items() for item in pair])
+
+
+class SearchReads:
+    """The queries of one search page (its count, its page of ids, its rows), each with the
+    planner's plan (at SEARCH_PLANNER_COSTS) if it answers within SEARCH_FIRST_TRY_MS, else
+    again with bitmap scans only; once one has run out of time the rest go the bounded way at once. Each try runs in
+    a savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
+    transaction only; elsewhere each query simply runs."""
+
+    def __init__(self) -> None:
+        self.planner_ran_out = False
+
+    def read(self, queryset: QuerySet, read: Callable[[], T]) -> T:
+        using = queryset.db
+        connection = connections[using]
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return read()
+        if not self.planner_ran_out:
+            savepoint = transaction.savepoint(using=using)
+            try:
+                _set(queryset, statement_timeout=f"{SEARCH_FIRST_TRY_MS}ms", **SEARCH_PLANNER_COSTS)
+                return read()
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+                    raise
+                self.planner_ran_out = True
+            finally:
+                transaction.savepoint_rollback(savepoint, using=using)
+        savepoint = transaction.savepoint(using=using)
+        try:
+            _set(queryset, enable_indexscan="off", enable_indexonlyscan="off", enable_seqscan="off",
+                 work_mem=BITMAP_WORK_MEM)
+            return read()
+        finally:
+            transaction.savepoint_rollback(savepoint, using=using)
+
+
+def search_read(queryset: QuerySet, read: Callable[[], T]) -> T:
+    """One bounded read of a search (SearchReads, for a query on its own)."""
+    return SearchReads().read(queryset, read)
