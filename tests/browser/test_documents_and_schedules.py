@@ -11,8 +11,8 @@ from connector.schedules import schedule_ensure
 from connector.tasks import run_flow
 from edi.inbound import AP_810
 from tenants.models import Role
-from tests.engine.processes import process_env, process_stop, unique_queue, worker_start
 from tests.factories import make_tenant, make_user
+from tests.workers import private_queue, process_stop, worker_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ZONED_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? E[SD]T")
@@ -56,9 +56,8 @@ def test_support_finds_ds_1002_by_typing_1002(page, live_server, login):
 @pytest.fixture
 def worker_on_own_queue(monkeypatch, tmp_path):
     """A real Celery worker; "Run now" queues to its queue only."""
-    queue = unique_queue()
-    worker, log = worker_start(app="tests.worker_app", queue=queue, env=process_env(),
-                               log_path=tmp_path / "worker.log")
+    queue = private_queue()
+    worker = worker_start(queue=queue, log_path=tmp_path / "worker.log")
     queue_now = run_flow.apply_async
 
     def to_own_queue(*args, **kwargs):
@@ -66,7 +65,7 @@ def worker_on_own_queue(monkeypatch, tmp_path):
 
     monkeypatch.setattr(run_flow, "apply_async", to_own_queue)
     yield
-    process_stop(worker, log)
+    process_stop(worker)
 
 
 def test_a_finance_admin_changes_a_cadence_and_presses_run_now(page, live_server, login, echo_flow,
