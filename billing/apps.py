@@ -20,3 +20,10 @@ class BillingConfig(AppConfig):
         register_purge(PayloadPurge(
             name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
             finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))
+        self.ar_stripe_ready()
+
+    def ar_stripe_ready(self) -> None:
+        """The ar-stripe flow: posted AR invoices to finalized Stripe invoices."""
+        from .ar_stripe.flow import ar_stripe_register
+
+        ar_stripe_register()

@@ -154,3 +154,74 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"
+
+
+# --- ar-stripe: which client firms are billed through Stripe, and their Stripe customers ------
+
+
+class StripeClients(models.TextChoices):
+    ALL = "all", "Every client firm"
+    LISTED = "listed", "Only the client firms listed"
+
+
+class StripeBilling(models.Model):
+    """A tenant's choices for the ar-stripe flow: which client firms' posted AR invoices become
+    Stripe invoices (all, or those listed), in which currency, and how they are collected.
+
+    A tenant without this row bills no firm through Stripe: its invoices are ignored, saying so."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="stripe_billing")
+    clients = models.CharField(max_length=10, choices=StripeClients.choices, default=StripeClients.LISTED,
+                               help_text="Invoices of the other client firms are ignored, with the reason shown")
+    currency = models.CharField(max_length=3, default="usd",
+                                help_text="ISO code of the currency Vantagepoint bills in (e.g. usd, jpy); "
+                                          "a listed firm may have its own")
+    days_until_due = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Blank: from the invoice's due date, else the firm's pay terms in days, else 30")
+
+    class Meta:
+        verbose_name = "Stripe billing"
+        verbose_name_plural = "Stripe billing"
+
+    def __str__(self) -> str:
+        return f"Stripe billing of {self.tenant}"
+
+
+class StripeBilledClient(models.Model):
+    """A client firm (Vantagepoint ClientID) whose invoices go to Stripe when the tenant bills
+    listed firms only."""
+
+    billing = models.ForeignKey(StripeBilling, on_delete=models.CASCADE, related_name="listed")
+    client_id = models.CharField(max_length=64, help_text="Vantagepoint ClientID (the 32-character key) or client code")
+    name = models.CharField(max_length=200, blank=True, help_text="For people; the flow reads the firm from Vantagepoint")
+    currency = models.CharField(max_length=3, blank=True, help_text="Blank: the tenant's currency")
+
+    class Meta:
+        ordering = ["name", "client_id"]
+        constraints = [models.UniqueConstraint(fields=["billing", "client_id"], name="one_listing_per_client_firm")]
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+
+class StripeCustomerMapping(models.Model):
+    """A Vantagepoint client firm's Stripe customer, and the hash of the details last sent to it
+    (name, email, address): a firm whose details hash differently is updated at Stripe."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    client_id = models.CharField(max_length=64, help_text="Vantagepoint ClientID")
+    client_name = models.CharField(max_length=200, blank=True)
+    customer_id = models.CharField(max_length=255, help_text="cus_…")
+    livemode = models.BooleanField(default=False)
+    details_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["tenant", "client_name"]
+        verbose_name = "Stripe customer mapping"
+        constraints = [models.UniqueConstraint(fields=["tenant", "client_id"], name="one_stripe_customer_per_firm")]
+
+    def __str__(self) -> str:
+        return f"{self.client_name or self.client_id} → {self.customer_id}"

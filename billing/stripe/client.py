@@ -216,6 +216,14 @@ class StripeBillingClient:
                 return invoice
         return None
 
+    def search_invoices(self, *, metadata: Mapping[str, str]) -> list[StripeInvoice]:
+        """Every invoice carrying all these metadata values, through search: one request for
+        any number of invoices, but blind to those made in the last minute or so (search lags
+        writes), so it finds what earlier runs or other installations made, never a look after
+        an unknown outcome (find_invoice is that)."""
+        query = " AND ".join(f"metadata['{_quoted(k)}']:'{_quoted(v)}'" for k, v in sorted(metadata.items()))
+        return [StripeInvoice.from_raw(raw) for raw in self._search(paths.INVOICE_SEARCH, query)]
+
     def list_invoice_lines(self, invoice_id: str) -> list[StripeInvoiceLine]:
         """Every line of the invoice (an invoice embeds only its first 10)."""
         return [StripeInvoiceLine.from_raw(raw) for raw in self._all(paths.path(paths.INVOICE_LINES, invoice_id), {})]

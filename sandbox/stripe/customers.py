@@ -127,7 +127,7 @@ def search(sim: StripeSimulator, call: Call, params: dict[str, Any]) -> dict[str
     ledger = call.ledger
     found = ledger.all("customer", lambda c: c["id"] not in ledger.deleted
                        and ledger.searchable_at.get(c["id"], 0) <= sim.clock.now() and matches(c))
-    offset = _page_offset(params.get("page"))
+    offset = page_offset(params.get("page"))
     limit = params.get("limit") or 10
     data = found[offset:offset + limit]
     more = offset + limit < len(found)
@@ -136,7 +136,7 @@ def search(sim: StripeSimulator, call: Call, params: dict[str, Any]) -> dict[str
             "url": "/v1/customers/search"}
 
 
-def _page_offset(token: str | None) -> int:
+def page_offset(token: str | None) -> int:
     if not token:
         return 0
     try:

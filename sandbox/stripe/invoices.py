@@ -13,12 +13,14 @@ goes with send_invoice, which requires it (or `due_date`).
 """
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .context import Call, changes, emit
-from .customers import live_customer, merge_metadata
+from .customers import live_customer, merge_metadata, page_offset
 from .forms import EXPAND, PAGE, Bool, Currency, DecimalString, Enum, Int, ListOf, Metadata, Obj, Str
+from .search import parse_query
 from .state import DAY, line_amount, list_object, page, require
 from .web import Router, StripeError
 
@@ -45,12 +47,14 @@ ITEM = {
 }
 LIST = {**PAGE, "customer": Str(), "status": Enum("draft", "open", "paid", "uncollectible", "void"),
         "collection_method": Enum("charge_automatically", "send_invoice")}
+SEARCH_FIELDS = ("created", "currency", "customer", "metadata", "number", "status", "total")
 AFTER_FINALIZE = {"metadata", "auto_advance", "expand"}
 
 
 def register(router: Router) -> None:
     router.add("POST", "/v1/invoices", create, CREATE)
     router.add("GET", "/v1/invoices", list_invoices, LIST)
+    router.add("GET", "/v1/invoices/search", search, {"query": Str(), "limit": PAGE["limit"], "page": Str(), **EXPAND})
     router.add("GET", "/v1/invoices/{invoice_id}", retrieve, EXPAND)
     router.add("POST", "/v1/invoices/{invoice_id}", update, EDITABLE)
     router.add("DELETE", "/v1/invoices/{invoice_id}", delete_draft, {})
@@ -110,8 +114,23 @@ def create(sim: StripeSimulator, call: Call, params: dict[str, Any]) -> dict[str
                                     and i["currency"] == currency)[::-1]:
             _attach(sim, call.ledger, invoice, item)
     recompute(invoice)
+    sim.searchable(call.ledger, invoice["id"])
     emit(sim, call, "invoice.created", invoice)
     return invoice
+
+
+def search(sim: StripeSimulator, call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Invoice search (metadata, customer, number, status...), seen only after the search lag."""
+    matches = parse_query(params.get("query", ""), SEARCH_FIELDS, "invoices")
+    ledger = call.ledger
+    found = ledger.all("invoice", lambda i: i["id"] not in ledger.deleted
+                       and ledger.searchable_at.get(i["id"], 0) <= sim.clock.now() and matches(i))
+    offset = page_offset(params.get("page"))
+    limit = params.get("limit") or 10
+    more = offset + limit < len(found)
+    next_page = base64.urlsafe_b64encode(f"offset:{offset + limit}".encode()).decode() if more else None
+    return {"object": "search_result", "data": found[offset:offset + limit], "has_more": more, "next_page": next_page,
+            "url": "/v1/invoices/search"}
 
 
 def _attach(sim: StripeSimulator, ledger: Any, invoice: dict[str, Any], item: dict[str, Any]) -> None:
