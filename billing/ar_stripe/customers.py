@@ -4,7 +4,9 @@ Found through the stored mapping (StripeCustomerMapping), else through Stripe's 
 metadata (ml_tenant, vp_client_id: a customer made by an earlier install or before a lost
 answer), else created: an effect of the document's customer step whose Idempotency-Key is
 derived from the tenant, the firm and the details sent, so two documents of one new firm,
-or a retry after a crash, get Stripe's replay of the same customer rather than a second one.
+or a retry after a crash, get Stripe's replay of the same customer rather than a second one;
+its look after an unknown outcome lists the customers under the firm's email (at once,
+where search lags).
 A per-firm lock keeps two workers from creating at once; the mapping is read again under it.
 
 When the firm's name, email or address changes in Vantagepoint, the details hash differs
@@ -26,6 +28,7 @@ from connector.vantagepoint.records import Firm
 from ..models import StripeCustomerMapping
 from ..stripe import Address, CustomerDetails, StripeBillingClient, StripeNotFound
 from ..stripe.errors import SYSTEM
+from .effects import stripe_effect
 
 LOCK_WAIT_SECONDS = 20.0
 LOCK_POLL_SECONDS = 0.05
@@ -69,16 +72,21 @@ def stripe_customer_ensure(ctx: StepContext, *, stripe: StripeBillingClient, fir
         if found is not None and not found.deleted:
             mapping = _map(tenant, firm, found.id, stripe.livemode, "")
             return _update(stripe, mapping, details, wanted)
-        created = ctx.effect(
-            f"create_customer_{wanted[:12]}", key=f"mlc-{tenant.slug}-customer-{firm.client_id}-{wanted[:16]}",
+        created = stripe_effect(
+            ctx, f"create_customer_{wanted[:12]}", key=f"mlc-{tenant.slug}-customer-{firm.client_id}-{wanted[:16]}",
             do=lambda key: {"id": stripe.create_customer(details, idempotency_key=key).id},
-            look=lambda: _found(stripe, tenant.slug, firm.client_id))
+            look=lambda: _listed(stripe, tenant.slug, firm))
         return _map(tenant, firm, created["id"], stripe.livemode, wanted)
 
 
-def _found(stripe: StripeBillingClient, tenant_slug: str, client_id: str) -> dict[str, str] | None:
-    found = stripe.find_customer(metadata=customer_metadata(tenant_slug=tenant_slug, client_id=client_id))
-    return {"id": found.id} if found is not None and not found.deleted else None
+def _listed(stripe: StripeBillingClient, tenant_slug: str, firm: Firm) -> dict[str, str] | None:
+    """The look after an unknown outcome: the customers listed under the firm's email (a list
+    is read at once; search would miss a customer made moments ago)."""
+    wanted = customer_metadata(tenant_slug=tenant_slug, client_id=firm.client_id)
+    for customer in stripe.list_customers(email=firm.email):
+        if not customer.deleted and all(customer.metadata.get(k) == v for k, v in wanted.items()):
+            return {"id": customer.id}
+    return None
 
 
 def _update(stripe: StripeBillingClient, mapping: StripeCustomerMapping, details: CustomerDetails,

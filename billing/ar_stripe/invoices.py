@@ -26,6 +26,7 @@ from connector.vantagepoint.records import ARInvoice, ARInvoiceLine
 from ..stripe import InvoiceLine, StripeBillingClient, StripeInvoice, minor_unit_exponent, minor_units
 from ..stripe.errors import SYSTEM
 from . import AR_STRIPE
+from .effects import stripe_effect
 
 
 def stripe_line(invoice: ARInvoice, line: ARInvoiceLine, currency: str) -> InvoiceLine:
@@ -88,8 +89,8 @@ def stripe_invoice_send(ctx: StepContext, *, stripe: StripeBillingClient, invoic
                                                 f"{duplicate.number}".strip())
             return {"duplicate_of": duplicate.id, "duplicate_number": duplicate.number}
     mine = {"ml_tenant": document.tenant.slug, "ml_document": str(document.pk)}
-    created = ctx.effect(
-        "create_invoice",
+    created = stripe_effect(
+        ctx, "create_invoice", key=declared.key,
         do=lambda key: _ids(stripe.create_invoice(customer_id=customer_id, currency=currency, idempotency_key=key,
                                                   days_until_due=days_until_due, metadata=metadata,
                                                   description=f"Invoice {invoice.invoice}")),
@@ -106,12 +107,12 @@ def stripe_invoice_send(ctx: StepContext, *, stripe: StripeBillingClient, invoic
 
     for line in lines:
         seq = line.metadata["vp_line"]
-        ctx.effect(f"item_{seq}", key=_key(ctx, invoice, f"item_{seq}"),
+        stripe_effect(ctx, f"item_{seq}", key=_key(ctx, invoice, f"item_{seq}"),
                    do=lambda key, line=line: {"id": stripe.add_invoice_item(
                        invoice_id=invoice_id, customer_id=customer_id, line=line, idempotency_key=key).id},
                    look=lambda seq=seq: line_present(seq))
-    finalized = ctx.effect(
-        "finalize", key=_key(ctx, invoice, "finalize"),
+    finalized = stripe_effect(
+        ctx, "finalize", key=_key(ctx, invoice, "finalize"),
         do=lambda key: _ids(stripe.finalize_invoice(invoice_id, idempotency_key=key)),
         look=lambda: _finalized(stripe.retrieve_invoice(invoice_id, with_payments=False)))
     if finalized.get("total") is not None and finalized["total"] != expected:
@@ -133,8 +134,8 @@ def stripe_credit_note_send(ctx: StepContext, *, stripe: StripeBillingClient, in
                              "elsewhere): send it, then replay", system=SYSTEM)
     metadata = {**invoice_metadata(document, invoice), "vp_credit_memo": "true"}
     mine = str(document.pk)
-    note = ctx.effect(
-        "create_credit_note", key=_key(ctx, invoice, "create_credit_note"),
+    note = stripe_effect(
+        ctx, "create_credit_note", key=_key(ctx, invoice, "create_credit_note"),
         do=lambda key: _note_ids(stripe.create_credit_note(invoice_id=original, amount=amount, idempotency_key=key,
                                                            memo=f"Credit memo {invoice.invoice}", metadata=metadata)),
         look=lambda: next((_note_ids(n) for n in stripe.list_credit_notes(invoice_id=original)

@@ -136,6 +136,10 @@ class StripeBillingClient:
                               system=SYSTEM)
         return found[0] if found else None
 
+    def list_customers(self, *, email: str) -> list[StripeCustomer]:
+        """The customers with this email, read from the list (at once, unlike search)."""
+        return [StripeCustomer.from_raw(raw) for raw in self._all(paths.CUSTOMERS, {"email": email})]
+
     def _search(self, path: str, query: str) -> Iterator[dict[str, Any]]:
         page_token: str | None = None
         for _ in range(MAX_PAGES):

@@ -94,3 +94,30 @@ def post_invoice(vp_sim, firm: dict, lines: list[tuple[str, str, str]] | None = 
 
 def documents(tenant) -> list[Document]:
     return list(Document.objects.filter(tenant=tenant, flow=AR_STRIPE).order_by("pk"))
+
+
+def settle(tenant, *, rounds: int = 20) -> list[Document]:
+    """Retry every retrying document (as the retry sweep would, without waiting) until none is left."""
+    from connector.models import DocumentState
+    from connector.pipeline import document_process
+
+    for _ in range(rounds):
+        waiting = [d for d in documents(tenant) if d.state == DocumentState.RETRYING]
+        if not waiting:
+            break
+        for document in waiting:
+            document_process(document, trigger=Trigger.RETRY)
+    return documents(tenant)
+
+
+def invoices_in_stripe(stripe_sim, tenant) -> list[dict]:
+    return [i for i in stripe_sim.objects("invoice") if i["metadata"].get("ml_tenant") == tenant.slug]
+
+
+def customers_in_stripe(stripe_sim, tenant) -> list[dict]:
+    return [c for c in stripe_sim.objects("customer") if (c.get("metadata") or {}).get("ml_tenant") == tenant.slug]
+
+
+def refused_requests(stripe_sim) -> list:
+    """Requests the simulator's strict checks refused (400/401/402/403/404/409): never the flow's."""
+    return [r for r in stripe_sim.requests if r.status is not None and 400 <= r.status < 429]
