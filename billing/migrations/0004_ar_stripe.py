@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0003_sweeper_schedule'),
-        ('tenants', '0004_webhook_settings_moved_to_billing'),
+        ('tenants', '0002_tenant_address'),
     ]
 
     operations = [
