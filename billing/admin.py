@@ -265,3 +265,63 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin, TenantScopedAdmin):
     def document_link(self, obj):
         return _link("admin:connector_document_change", obj.document_id,
                      f"{obj.document.get_state_display()}" if obj.document_id else "-")
+
+
+# --- ar-stripe: the tenant's choice of Stripe-billed firms, and the firms' Stripe customers ----
+
+from .ar_stripe.summary import dashboard_url  # noqa: E402 - this block is ar-stripe's own
+from .models import StripeBilledClient, StripeBilling, StripeCustomerMapping  # noqa: E402
+
+
+class StripeBilledClientInline(TenantScopedInline, admin.TabularInline):
+    model = StripeBilledClient
+    extra = 1
+    fields = ("client_id", "name", "currency")
+    verbose_name = "client firm billed through Stripe"
+    verbose_name_plural = "Client firms billed through Stripe (when only listed firms are billed)"
+
+    def has_add_permission(self, request, obj=None):
+        return has_role(request.user, None if obj is None else obj.tenant_id, FINANCE)
+
+    has_change_permission = has_add_permission
+    has_delete_permission = has_add_permission
+
+
+@admin.register(StripeBilling)
+class StripeBillingAdmin(TenantScopedAdmin):
+    """Which client firms' posted AR invoices the ar-stripe flow sends to Stripe."""
+
+    list_display = ("tenant", "clients", "currency", "days_until_due", "listed_count")
+    list_filter = (("tenant", TenantListFilter), "clients")
+    fields = ("tenant", "clients", "currency", "days_until_due")
+    inlines = (StripeBilledClientInline,)
+    deletable = True
+
+    @admin.display(description="Firms listed")
+    def listed_count(self, obj):
+        return obj.listed.count()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tenant",) if obj is not None else ()
+
+
+@admin.register(StripeCustomerMapping)
+class StripeCustomerMappingAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Each client firm's Stripe customer, with a link to it in Stripe's dashboard. Deleting a
+    mapping makes the next invoice of the firm search Stripe (and create) again."""
+
+    list_display = ("client_name", "client_id", "tenant", "customer_link", "livemode", "synced_at")
+    list_filter = (("tenant", TenantListFilter), "livemode")
+    search_fields = ("client_name", "client_id", "customer_id")
+    fields = ("tenant", "client_name", "client_id", "customer_link", "livemode", "details_hash", "created_at",
+              "synced_at")
+    readonly_fields = fields
+    deletable = True
+
+    @admin.display(description="Stripe customer", ordering="customer_id")
+    def customer_link(self, obj):
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>',
+                           dashboard_url("customers", obj.customer_id, livemode=obj.livemode), obj.customer_id)
+
+    def has_delete_permission(self, request, obj=None):
+        return has_role(request.user, None if obj is None else obj.tenant_id, FINANCE)
