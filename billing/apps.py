@@ -24,6 +24,10 @@ class BillingConfig(AppConfig):
 
     def ar_stripe_ready(self) -> None:
         """The ar-stripe flow: posted AR invoices to finalized Stripe invoices."""
+        from connector.demo import register_seeder
+
         from .ar_stripe.flow import ar_stripe_register
+        from .demo import stripe_demo_seed
 
         ar_stripe_register()
+        register_seeder(stripe_demo_seed, order=150)  # after edi's, which connects Vantagepoint

@@ -1,0 +1,56 @@
+"""What `make demo` seeds for the ar-stripe flow: the served Stripe simulator, the demo
+tenant's Stripe connection to it, a few client firms billed through Stripe, and a first cycle
+as soon as everything is up (then beat runs it every 30 seconds): within a minute those firms'
+posted invoices are finalized invoices in the simulator (see /_sandbox/objects/invoices).
+
+Run through connector.demo's seeder registry, after edi's (which sets up Vantagepoint).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from connector.demo import DemoPlan
+from connector.models import FlowSchedule
+from connector.schedules import schedules_ensure_for_tenant
+from sandbox import stripe as stripe_sandbox
+from tenants.models import StripeConnection, Tenant
+
+from .ar_stripe import AR_STRIPE
+from .models import StripeBilledClient, StripeBilling, StripeClients
+
+STRIPE_PORT = int(os.environ.get("DEMO_STRIPE_PORT", "8103"))
+DEMO_CYCLE_SECONDS = 30
+# Client codes of the Vantagepoint simulator's seed billed through Stripe (ar-810 bills C00001-3).
+STRIPE_CLIENT_CODES = ("C00004", "C00005", "C00006")
+
+
+def stripe_demo_seed(tenant: Tenant, plan: DemoPlan) -> None:
+    StripeConnection.objects.update_or_create(tenant=tenant, defaults=dict(
+        enabled=True, secret_key=stripe_sandbox.SANDBOX_SECRET_KEY, api_base=f"http://127.0.0.1:{STRIPE_PORT}"))
+    billing, _ = StripeBilling.objects.get_or_create(tenant=tenant, defaults={"clients": StripeClients.LISTED,
+                                                                              "currency": "usd"})
+    for code in STRIPE_CLIENT_CODES:
+        StripeBilledClient.objects.get_or_create(billing=billing, client_id=code)
+    tenant.refresh_from_db()
+    schedules_ensure_for_tenant(tenant)
+    every_30s, _ = IntervalSchedule.objects.get_or_create(every=DEMO_CYCLE_SECONDS, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(flow_schedule__in=FlowSchedule.objects.filter(tenant=tenant, flow=AR_STRIPE)).update(
+        interval=every_30s)
+
+    plan.processes["stripe-sim"] = [sys.executable, "manage.py", "sandbox", "stripe", "--port", str(STRIPE_PORT)]
+    plan.wait_for_ports.append(STRIPE_PORT)
+    plan.after_start.append(lambda: _first_cycle(tenant))
+    plan.notes += [
+        f"Stripe simulator: http://127.0.0.1:{STRIPE_PORT}/ (invoices: /_sandbox/objects/invoices)",
+        f"ar-stripe sends the invoices of clients {', '.join(STRIPE_CLIENT_CODES)} to Stripe as finalized invoices; "
+        "other clients' invoices are ignored, saying why (Billing › Stripe billing chooses).",
+    ]
+
+
+def _first_cycle(tenant: Tenant) -> None:
+    from connector.tasks import run_flow
+
+    run_flow.delay(tenant.pk, AR_STRIPE)
