@@ -137,3 +137,51 @@ class _firm_lock:
     def __exit__(self, *exc: object) -> None:
         if self._held is not None:
             self._held.__exit__(*exc)
+
+
+def stripe_customers_align(*, run, trigger: str = "", user=None) -> dict[str, int]:
+    """The cycle's own poll (after the stream is read, before documents are handed out): every
+    firm that has a Stripe customer is read from Vantagepoint (one paged listing) and the
+    customers whose name, email or address changed are updated, so a change reaches Stripe on
+    the next cycle whether or not the firm is invoiced again. A firm Stripe refuses to update
+    is counted and the run fails naming it, after the others are done."""
+    from connector.clients import vantagepoint_client
+    from connector.counts import sync_run_add
+    from connector.failures import IntegrationFailure
+
+    from ..stripe import stripe_client
+
+    tenant = run.tenant
+    mappings = {m.client_id: m for m in StripeCustomerMapping.objects.filter(tenant=tenant).select_related("tenant")}
+    if not mappings:
+        return {}
+    with vantagepoint_client(tenant) as vp:
+        firms = [f for f in vp.firms(clients=True) if f.client_id in mappings]
+    changed = []
+    for firm in firms:
+        details = customer_details(tenant_slug=tenant.slug, firm=firm)
+        if details_hash(details) != mappings[firm.client_id].details_hash:
+            changed.append((mappings[firm.client_id], firm, details))
+    if not changed:
+        return {}
+    counts = {"customers_updated": 0, "customers_not_updated": 0}
+    failures: list[str] = []
+    with stripe_client(tenant) as stripe:
+        for mapping, firm, details in changed:
+            try:
+                with _firm_lock(tenant.pk, firm.client_id):
+                    mapping.refresh_from_db()
+                    wanted = details_hash(details)
+                    if mapping.details_hash != wanted:
+                        _update(stripe, mapping, details, wanted)
+                counts["customers_updated"] += 1
+            except IntegrationFailure as exc:
+                counts["customers_not_updated"] += 1
+                failures.append(f"{firm.name or firm.client_code} ({mapping.customer_id}): {exc}")
+            except StripeCustomerMapping.DoesNotExist:
+                continue
+    if failures:
+        sync_run_add(run, {k: v for k, v in counts.items() if v})
+        raise TransientFailure(f"{len(failures)} Stripe customer(s) not updated: " + "; ".join(failures[:3]),
+                               system=SYSTEM)
+    return {k: v for k, v in counts.items() if v}

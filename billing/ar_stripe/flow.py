@@ -11,7 +11,9 @@ Steps, each resumable on its own (a replay starts at the one that failed):
   already in Stripe makes the document a duplicate. Persists the Stripe ids; sent.
 
 Its input is the AR invoice stream, read since the flow's own cursor
-"ar-stripe:vantagepoint:ar-invoices"; registered by billing's AppConfig.ready().
+"ar-stripe:vantagepoint:ar-invoices"; each cycle also aligns the customers of firms whose
+name, email or address changed (customers.stripe_customers_align, the flow's poll).
+Registered by billing's AppConfig.ready().
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from ..stripe import stripe_client
 from ..stripe.errors import SYSTEM
 from . import AR_STRIPE
 from .choice import days_until_due, stripe_choice
-from .customers import stripe_customer_ensure
+from .customers import stripe_customer_ensure, stripe_customers_align
 from .invoices import stripe_credit_note_send, stripe_invoice_send
 from .summary import ar_stripe_links, ar_stripe_related, ar_stripe_summarize
 
@@ -96,6 +98,7 @@ AR_STRIPE_FLOW = Flow(
         Step("invoice", ar_stripe_invoice, DocumentState.SENT),
     ),
     stream=AR_INVOICES,
+    poll=stripe_customers_align,  # every cycle: firms whose details changed update their customer
     needs=("vantagepointconnection", "stripeconnection"),
     description="Posted Vantagepoint AR invoices of the client firms billed through Stripe, as finalized Stripe "
                 "invoices (credit memos as credit notes)",

@@ -175,3 +175,16 @@ def test_details_hash_changes_with_what_stripe_shows(stripe_tenant, billed):
     one = details_hash(customer_details(tenant_slug="t", firm=firm_from_row(billed)))
     assert one == details_hash(customer_details(tenant_slug="t", firm=firm_from_row(dict(billed))))
     assert one != details_hash(customer_details(tenant_slug="t", firm=firm_from_row({**billed, "City": "Salem"})))
+
+
+def test_a_firm_change_reaches_stripe_on_the_next_cycle_without_a_new_invoice(stripe_tenant, vp_sim, stripe_sim,
+                                                                              billed):
+    post_invoice(vp_sim, billed)
+    run_cycle(stripe_tenant)
+    assert run_cycle(stripe_tenant).counts.get("customers_updated") is None  # nothing changed: no update
+    billed.update(Email="accounts@harbor.example", City="Salem")
+    run = run_cycle(stripe_tenant)
+    assert run.counts["customers_updated"] == 1
+    [customer] = customers_in_stripe(stripe_sim, stripe_tenant)
+    assert (customer["email"], customer["address"]["city"]) == ("accounts@harbor.example", "Salem")
+    assert len(documents(stripe_tenant)) == 1

@@ -23,8 +23,12 @@ def test_demo_finalizes_the_stripe_billed_firms_invoices_in_the_simulator(tmp_pa
     demo = subprocess.Popen([sys.executable, "manage.py", "demo", "--port", str(web)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        poll(lambda: httpx.get(f"http://127.0.0.1:{web}/admin/login/").status_code == 200, timeout=240,
-             what="the admin login page")
+        try:
+            poll(lambda: httpx.get(f"http://127.0.0.1:{web}/admin/login/").status_code == 200, timeout=240,
+                 what="the admin login page")
+        except AssertionError as exc:
+            log.flush()
+            raise AssertionError(f"{exc}\n{(tmp_path / 'demo.log').read_text()[-3000:]}") from None
 
         def finalized():
             invoices = httpx.get(f"http://127.0.0.1:{stripe}/_sandbox/objects/invoices").json()
