@@ -20,3 +20,6 @@ class BillingConfig(AppConfig):
         register_purge(PayloadPurge(
             name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
             finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))
+
+        # -- stripe-payment: webhook events to Vantagepoint cash receipts (billing/payments/) --
+        from .payments import flow as payments_flow  # noqa: F401 - registers the flow on import
