@@ -21,5 +21,13 @@ class BillingConfig(AppConfig):
             name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
             finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))
 
-        # -- stripe-payment: webhook events to Vantagepoint cash receipts (billing/payments/) --
+        self._payments_ready()
+
+    def _payments_ready(self) -> None:
+        """stripe-payment: webhook events to Vantagepoint cash receipts (billing/payments/)."""
+        from connector.demo import register_seeder
+
         from .payments import flow as payments_flow  # noqa: F401 - registers the flow on import
+        from .payments.demo import payments_demo_seed
+
+        register_seeder(payments_demo_seed, order=150)
