@@ -21,6 +21,7 @@ class BillingConfig(AppConfig):
             name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
             finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))
         self.ar_stripe_ready()
+        self._payments_ready()
 
     def ar_stripe_ready(self) -> None:
         """The ar-stripe flow: posted AR invoices to finalized Stripe invoices."""
@@ -31,3 +32,12 @@ class BillingConfig(AppConfig):
 
         ar_stripe_register()
         register_seeder(stripe_demo_seed, order=150)  # after edi's, which connects Vantagepoint
+
+    def _payments_ready(self) -> None:
+        """stripe-payment: webhook events to Vantagepoint cash receipts (billing/payments/)."""
+        from connector.demo import register_seeder
+
+        from .payments import flow as payments_flow  # noqa: F401 - registers the flow on import
+        from .payments.demo import payments_demo_seed
+
+        register_seeder(payments_demo_seed, order=160)  # after ar-stripe's, which makes the invoices it pays

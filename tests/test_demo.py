@@ -37,10 +37,11 @@ def poll(check, *, timeout: float, what: str):
 
 @pytest.mark.worker
 def test_demo_brings_up_admin_worker_beat_and_sends_810s(tmp_path):
-    web, vp, cleo = free_port(), free_port(), free_port()
+    web, vp, cleo, stripe = free_port(), free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL",
                                                             "SECRET_KEY", "CREDENTIAL_KEYS", "ALLOWED_HOSTS")}
-    env.update(DEBUG="1", VAR_DIR=str(tmp_path / "var"), DEMO_VP_PORT=str(vp), DEMO_CLEO_PORT=str(cleo))
+    env.update(DEBUG="1", VAR_DIR=str(tmp_path / "var"), DEMO_VP_PORT=str(vp), DEMO_CLEO_PORT=str(cleo),
+               DEMO_STRIPE_PORT=str(stripe))
     log = (tmp_path / "demo.log").open("w")
     demo = subprocess.Popen([sys.executable, "manage.py", "demo", "--port", str(web)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

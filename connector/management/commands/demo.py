@@ -2,6 +2,7 @@
 worker, beat and the simulators together until Ctrl-C."""
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -40,6 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, seed_only: bool, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        os.environ["DEMO_WEB_PORT"] = str(port)  # for seeders' hooks that give simulators our URLs
         tenant, plan = demo_seed()
         if seed_only:
             self.stdout.write(f"Seeded tenant '{tenant.slug}'.")

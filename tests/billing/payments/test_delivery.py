@@ -1,0 +1,129 @@
+"""What a delivery does to the money: 50 concurrent deliveries of one real event (signed with the
+endpoint's secret, over HTTP into a live server) make one event, one document and one receipt;
+a failed document is replayed from the delivery ledger's page and posts its receipt."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
+from django.urls import reverse
+
+from billing.models import DeliveryOutcome, WebhookDelivery, WebhookEvent
+from billing.payments.demo import stripe_invoice_create
+from connector.models import Document, DocumentState
+from tenants.models import Role, VantagepointConnection
+from tests.billing.conftest import SECRET, webhook_url
+from tests.billing.events import signature_header
+from tests.factories import make_user
+
+from .conftest import ar_balance, cr_rows, documents, run_sent, vp_invoice
+
+DELIVERIES = 50
+PORTS = range(8450, 8460)  # this worktree's own
+
+
+class RoomyWSGIServer(ThreadedWSGIServer):
+    request_queue_size = 128  # 50 connections at once; Django's test server keeps 10
+
+
+class RoomyLiveServerThread(LiveServerThread):
+    server_class = RoomyWSGIServer
+
+
+@pytest.fixture
+def live_url(transactional_db):
+    for port in PORTS:
+        thread = RoomyLiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error is None:
+            break
+        thread.join()
+    else:
+        pytest.fail(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the live server")
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+
+
+def post(url: str, body: bytes, signature: str) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Stripe-Signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_50_concurrent_deliveries_of_one_invoice_paid_event_make_one_event_and_one_receipt(
+        live_url, tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice)
+    charge = stripe_sim.pay_invoice(opened["id"])
+    event = stripe_sim.events("invoice.paid")[-1]
+    body = json.dumps(event, indent=2).encode()
+    signature = signature_header(body, SECRET)
+    url = live_url + webhook_url(pay_endpoint)
+    start = threading.Barrier(DELIVERIES)
+    statuses: list[int] = []
+
+    def deliver_once() -> None:
+        start.wait()
+        statuses.append(post(url, body, signature))
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(DELIVERIES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses == [200] * DELIVERIES
+    outcomes = sorted(WebhookDelivery.objects.values_list("outcome", flat=True))
+    assert outcomes == [DeliveryOutcome.ACCEPTED] + [DeliveryOutcome.DUPLICATE] * (DELIVERIES - 1)
+    assert WebhookEvent.objects.get().stripe_id == event["id"]
+
+    run_sent(sent_tasks)
+    (document,) = documents(tenant)
+    assert document.state == DocumentState.POSTED, document.last_error
+    rows = cr_rows(vp_sim, invoice=invoice.invoice)
+    assert [(r["RefNo"], r["Amount"]) for r in rows] == [(charge["payment_intent"], invoice.total)], "one receipt"
+    assert len(vp_sim.requests_to("/DataEntry/PostTransFile")) == 1, "posted once"
+    assert ar_balance(vp_sim, invoice)["Balance"] == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_document_replayed_from_the_delivery_ledger_posts_its_receipt(
+        client, tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+    VantagepointConnection.objects.filter(tenant=tenant).update(enabled=False)
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice)
+    stripe_sim.pay_invoice(opened["id"])
+    for attempt in stripe_sim.deliver_pending():
+        assert attempt.ok
+    run_sent(sent_tasks)
+    assert {d.state for d in documents(tenant)} == {DocumentState.FAILED}, "its three events all failed"
+    document = Document.objects.get(tenant=tenant, source__startswith="Stripe charge.succeeded")
+    assert document.failure_kind == "config" and "no enabled Vantagepoint connection" in document.last_error
+    assert document.step == "match" and cr_rows(vp_sim, invoice=invoice.invoice) == []
+
+    VantagepointConnection.objects.filter(tenant=tenant).update(enabled=True)
+    delivery = WebhookDelivery.objects.get(event__document=document)
+    client.force_login(make_user("sam", tenant=tenant, role=Role.SUPPORT))
+    page = client.get(reverse("admin:billing_webhookdelivery_change", args=[delivery.pk])).content.decode()
+    assert "Replay processing" in page
+    url = reverse("admin:billing_webhookdelivery_actions", args=[delivery.pk, "replay_processing"])
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    run_sent(sent_tasks)
+
+    document.refresh_from_db()
+    assert document.state == DocumentState.POSTED, document.last_error
+    assert len(cr_rows(vp_sim, invoice=invoice.invoice)) == 1
+    assert document.audit_events.filter(action="replay", actor="sam").exists(), "resumed for the user who asked"
+    assert document.attempts.filter(step="fetch").count() == 1, "resumed at match, not from scratch"
