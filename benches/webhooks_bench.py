@@ -302,6 +302,8 @@ def main() -> int:
         "CREDENTIAL_KEYS": Fernet.generate_key().decode(), "ALLOWED_HOSTS": f"{HOST},localhost",
         "CELERY_BROKER_URL": broker_url, "WEBHOOK_BENCH_QUEUE": queue, "VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "connector.settings",
+        # Plain HTTP on loopback, as behind a proxy that terminates TLS: no redirect to https.
+        "SECURE_SSL_REDIRECT": "0",
     }
     os.environ.update(env)
     try:

@@ -128,9 +128,10 @@ class WebhookDelivery(models.Model):
 class WebhookEvent(models.Model):
     """One Stripe event id accepted on one endpoint, and the engine document that processes it.
 
-    `queued_at` is stamped when the processing is handed to the broker (in the transaction
-    that inserts the event, taken off again if the broker refuses): the sweeper sends what has
-    no stamp, and again what was stamped long ago while its document never moved."""
+    The request inserts the event alone (the outbox): a worker's drain makes its document and
+    sends the processing, stamping `queued_at` (taken off again if the broker refuses). The
+    sweeper drains what no nudge reached, sends what has no stamp, and again what was stamped
+    long ago while its document never moved."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     # The unique (endpoint, stripe id) index serves lookups by endpoint.
@@ -141,7 +142,8 @@ class WebhookEvent(models.Model):
     livemode = models.BooleanField(default=False)
     api_version = models.CharField(max_length=40, blank=True)
     stripe_created = models.DateTimeField(null=True, blank=True, help_text="When Stripe created the event")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    # Empty until a drain makes the document (billing.webhooks.handoff): the request writes no document.
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Indexed for the sweeper: not stamped (NULL), or stamped long ago.
     queued_at = models.DateTimeField(null=True, blank=True, db_index=True,
@@ -150,7 +152,10 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["endpoint", "stripe_id"], name="one_event_per_endpoint_and_id")]
-        indexes = [models.Index(fields=["tenant", "created_at"], name="event_tenant_created")]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="event_tenant_created"),
+                   # The outbox: events still waiting for their document, a small index the drain reads.
+                   models.Index(fields=["id"], condition=models.Q(document__isnull=True),
+                                name="event_awaiting_document")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"

@@ -108,3 +108,18 @@ def row_update(obj: models.Model, *fields: str, cursor: Any = None) -> None:
     readers, sql = _update_sql(type(obj), connection.vendor, fields)
     with _given_or_new(cursor) as cursor:
         cursor.execute(sql, [*(read(obj, False) for read in readers), obj.pk])
+
+
+@lru_cache(maxsize=32)
+def _typed_values(model: type[models.Model], vendor: str) -> tuple[tuple[str, str, Any], ...]:
+    """(column, placeholder, value reader) of each field: a SELECT list gives the server no
+    column to infer a parameter's type from, so on PostgreSQL each placeholder says its own."""
+    return tuple((f.column, f"CAST(%s AS {f.db_type(connection)})" if vendor == "postgresql" else "%s", _value_reader(f))
+                 for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def row_values(obj: models.Model) -> dict[str, tuple[str, Any]]:
+    """An unsaved instance as {column: (placeholder, parameter)} for a hand-written
+    `INSERT … SELECT` (the values the ORM's insert would write, placeholders typed on
+    PostgreSQL); the caller may replace a column's placeholder by an SQL expression."""
+    return {column: (placeholder, read(obj, True)) for column, placeholder, read in _typed_values(type(obj), connection.vendor)}

@@ -1,5 +1,10 @@
 """Fixtures for billing: an endpoint with a known secret, a Stripe payment flow stub, and the
-tasks the code sends (captured, never published, unless a test asks for the real broker)."""
+tasks the code sends (captured, never published, unless a test asks for the real broker).
+
+The captured broker plays the worker for one task: a nudge to drain the webhook outbox runs
+the drain at once (as a worker would, after the request's commit), so a test sees the
+document and the `connector.process_document` it sends right after its delivery. Nudges are
+sent in the request's thread here, not from the nudger thread."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +13,8 @@ import pytest
 from django.urls import reverse
 
 from billing.models import WebhookEndpoint, WebhookSecret
-from billing.webhooks.handoff import STRIPE_PAYMENT_FLOW
+from billing.webhooks import handoff, receive
+from billing.webhooks.handoff import DRAIN_TASK, STRIPE_PAYMENT_FLOW
 from connector.celery import app as celery_app
 from connector.flows import Flow, Step, get_flow, register, unregister
 from tests.factories import make_tenant
@@ -32,6 +38,14 @@ class SentTasks(list):
 
 
 @pytest.fixture(autouse=True)
+def nudges_in_the_request(monkeypatch):
+    monkeypatch.setattr(handoff, "NUDGE_IN_BACKGROUND", False)
+    receive.endpoint_keys_forget()
+    yield
+    receive.endpoint_keys_forget()
+
+
+@pytest.fixture(autouse=True)
 def sent_tasks(request, monkeypatch):
     if "real_broker" in request.fixturenames:
         yield None
@@ -39,6 +53,9 @@ def sent_tasks(request, monkeypatch):
     sent = SentTasks()
 
     def send_task(name, args=None, kwargs=None, **options):
+        if name == DRAIN_TASK:
+            handoff.webhook_events_drain()  # the worker's part, done at once
+            return
         sent.add(name, kwargs or {})
 
     monkeypatch.setattr(celery_app, "send_task", send_task)

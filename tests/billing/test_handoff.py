@@ -1,5 +1,6 @@
-"""From an accepted event to the engine: one document, `connector.process_document` sent by
-name on the real broker, and the sweeper for what a broker outage left unqueued."""
+"""From an accepted event to the engine: the nudge, the drain that makes one document per event,
+`connector.process_document` sent by name on the real broker, and the sweeper for what a broker
+outage left undrained or unqueued."""
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ from kombu import Connection
 from kombu.simple import SimpleQueue
 
 from billing.models import WebhookEvent
-from billing.tasks import queue_unqueued_webhook_events
+from billing.tasks import drain_webhook_events, queue_unqueued_webhook_events
 from billing.webhooks.handoff import (
+    DRAIN_TASK,
     PROCESS_DOCUMENT_TASK,
     SWEEP_GRACE,
     SWEEP_STALL,
@@ -63,7 +65,7 @@ def test_the_sweeper_queues_old_unqueued_events_once_and_leaves_young_ones_to_th
     WebhookEvent.objects.filter(pk=young.pk).update(queued_at=None)
     sent_tasks.clear()
 
-    assert queue_unqueued_webhook_events() == {"queued": 1, "stalled": 0, "refused": 0, "busy": 0}
+    assert queue_unqueued_webhook_events() == {"drained": 0, "queued": 1, "stalled": 0, "refused": 0, "busy": 0}
     assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": old.document_id, "trigger": "webhook", "user_id": None})]
     assert WebhookEvent.objects.get(pk=old.pk).queued_at is not None
     assert WebhookEvent.objects.get(pk=young.pk).queued_at is None
@@ -82,7 +84,7 @@ def test_the_sweeper_sends_again_what_was_sent_long_ago_while_its_document_never
     document_process(processed, trigger=Trigger.WEBHOOK)  # this one a worker did take
     sent_tasks.clear()
 
-    assert webhook_events_queue_unqueued() == {"queued": 1, "stalled": 1, "refused": 0, "busy": 0}
+    assert webhook_events_queue_unqueued() == {"drained": 0, "queued": 1, "stalled": 1, "refused": 0, "busy": 0}
     lost = WebhookEvent.objects.get(stripe_id="evt_lost_by_the_broker")
     assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": lost.document_id, "trigger": "webhook",
                                                    "user_id": None})]
@@ -95,7 +97,7 @@ def test_a_second_sweep_at_the_same_time_skips(client, endpoint, sent_tasks):
     sent_tasks.clear()
     with exclusive("billing:webhook-events-sweep") as acquired:
         assert acquired
-        assert webhook_events_queue_unqueued() == {"queued": 0, "stalled": 0, "refused": 0, "busy": 1}
+        assert webhook_events_queue_unqueued() == {"drained": 0, "queued": 0, "stalled": 0, "refused": 0, "busy": 1}
     assert not sent_tasks
 
 
@@ -139,11 +141,17 @@ def _messages(app, queue_name: str, *, expect: int, timeout: float = 10) -> list
     return bodies
 
 
-def test_the_task_reaches_the_real_broker_by_name_with_the_engine_s_kwargs(client, endpoint, real_broker, private_queue):
+def test_the_nudge_and_then_the_task_reach_the_real_broker_by_name_with_the_engine_s_kwargs(
+        client, endpoint, real_broker, private_queue):
     body, signature = signed_event("evt_on_the_broker")
     assert deliver(client, endpoint, body, signature).status_code == 200
     event = WebhookEvent.objects.get()
-    assert event.queued_at is not None
+    assert event.document_id is None and event.queued_at is None, "the request makes no document"
+    assert _messages(real_broker, private_queue, expect=1) == [{"task": DRAIN_TASK, "kwargs": {}}]
+
+    assert drain_webhook_events() == {"documents": 1, "queued": 1, "refused": 0}  # what the worker runs
+    event.refresh_from_db()
+    assert event.queued_at is not None and event.document.external_key == "evt_on_the_broker"
     assert _messages(real_broker, private_queue, expect=1) == [{
         "task": "connector.process_document",
         "kwargs": {"document_id": event.document_id, "trigger": "webhook", "user_id": None}}]
@@ -164,20 +172,24 @@ def broker_down(real_broker):
         yield patch
 
 
-def test_with_the_broker_down_the_event_is_accepted_and_the_sweeper_queues_it_later(
+def test_with_the_broker_down_the_event_is_accepted_and_the_sweeper_drains_and_queues_it_later(
         client, endpoint, real_broker, private_queue, broker_down, caplog):
     body, signature = signed_event("evt_broker_down")
     with caplog.at_level(logging.WARNING, logger="billing"):
         response = deliver(client, endpoint, body, signature)
     assert response.status_code == 200 and response.json()["outcome"] == "accepted"
     event = WebhookEvent.objects.get()
-    assert event.queued_at is None and Document.objects.filter(pk=event.document_id).exists()
-    assert "not queued, the sweeper will retry" in caplog.text
+    assert event.document_id is None and event.queued_at is None
+    assert "not nudged, the sweeper will drain" in caplog.text
 
-    assert webhook_events_queue_unqueued(now=timezone.now() + SWEEP_GRACE * 2)["refused"] == 1, "still down"
-    assert WebhookEvent.objects.get().queued_at is None
+    later = timezone.now() + SWEEP_GRACE * 2
+    assert webhook_events_queue_unqueued(now=later) == {"drained": 1, "queued": 0, "stalled": 0, "refused": 1,
+                                                        "busy": 0}, "the document is made, the broker still down"
+    event.refresh_from_db()
+    assert event.queued_at is None and Document.objects.filter(pk=event.document_id).count() == 1
 
     broker_down.undo()  # the broker is back
-    assert webhook_events_queue_unqueued(now=timezone.now() + SWEEP_GRACE * 2)["queued"] == 1
+    assert webhook_events_queue_unqueued(now=later)["queued"] == 1
     assert WebhookEvent.objects.get().queued_at is not None
     assert _messages(real_broker, private_queue, expect=1)[0]["kwargs"]["document_id"] == event.document_id
+    assert Document.objects.count() == 1

@@ -42,7 +42,8 @@ def test_no_secret_in_rows_logs_or_responses(client, endpoint, monkeypatch, capl
         def broken(*args, **kwargs):
             raise RuntimeError("boom while handling")
 
-        monkeypatch.setattr(receive_module, "actor_name", broken)  # called after the document insert
+        for name in ("_event_insert", "_event_insert_postgresql"):  # the write of the event and its delivery
+            monkeypatch.setattr(receive_module, name, broken)
         responses.append(deliver(client, endpoint, *signed_event("evt_leak_error")))
 
     assert [r.status_code for r in responses] == [200, 400, 400, 400, 400, 400, 405, 500]

@@ -227,7 +227,8 @@ def test_a_failure_of_ours_after_storing_keeps_the_delivery_answers_500_and_the_
 
     body, signature = signed_event("evt_after_our_failure")
     with pytest.MonkeyPatch.context() as patch:  # its own: undoing it leaves the captured send_task alone
-        patch.setattr(receive_module, "actor_name", broken)  # called after the document insert
+        for name in ("_event_insert", "_event_insert_postgresql"):  # the write of the event and its delivery
+            patch.setattr(receive_module, name, broken)
         response = deliver(client, endpoint, body, signature)
 
     assert response.status_code == 500
