@@ -72,6 +72,10 @@ class Flow:
     # Records on either side this document is linked to (the 997 that answered it, the file
     # it came in, the voucher it became), for its page.
     related_records: Callable[[Document], list[RelatedRecord]] | None = None
+    # Where a replay or retry resumes when the flow knows better than the step that failed:
+    # (step, why) or None for the step itself. 810-ap resolves again after a mapping change;
+    # the hook must never move a document back over an effect that may have been made.
+    resume_at: Callable[[Document], tuple[str, str] | None] | None = None
 
     @property
     def has_cycle(self) -> bool:
