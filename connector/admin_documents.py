@@ -211,6 +211,8 @@ class DocumentPagesMixin:
     def links_view(self, obj):
         flow = _flow(obj)
         links = flow.document_links(obj) if flow and flow.document_links else []
+        links += [(action.label, reverse("admin:connector_document_flow_action", args=[obj.pk, action.name]))
+                  for action in (flow.actions if flow else ()) if action.offered(obj)]
         if not links:
             return EMPTY
         return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))
