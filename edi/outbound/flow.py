@@ -42,6 +42,7 @@ from ..partners import control_numbers_allocate, envelope_for, partner_for_clien
 from ..uploads import upload_once
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
 from . import AR_810
+from .corrected import SEND_CORRECTED
 from .held import SEND_ANYWAY, same_number_check
 from .mapping import SYSTEM, ar_invoice_to_810, invoice_810_check
 from .summary import ar_810_related, ar_810_summarize
@@ -205,5 +206,5 @@ AR_810_FLOW = register(Flow(
     show_artifact=x12_one_segment_per_line,
     document_links=ar_810_links,
     summarize=ar_810_summarize, related_records=ar_810_related,
-    actions=(SEND_ANYWAY,),
+    actions=(SEND_ANYWAY, SEND_CORRECTED),
 ))

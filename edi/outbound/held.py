@@ -37,7 +37,7 @@ def same_number_check(document: Document, *, partner: TradingPartner, number: st
     handed out, so of two documents rendering at once one is first. Sets `mapped["held"]`
     (the page's action reads it). Does not count: an ignored or duplicate document, and the
     rejected 810s this one corrects."""
-    corrects = (document.mapped or {}).get("corrects_chain") or []
+    corrects = (document.external_ids or {}).get("corrects_chain") or []
     earlier = (OutboundControl.objects.filter(partner=partner, invoice_number=number)
                .exclude(document_id=document.pk).exclude(document_id__in=corrects)
                .exclude(document__state__in=(DocumentState.IGNORED, DocumentState.DUPLICATE))

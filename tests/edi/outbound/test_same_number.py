@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from connector.documents import document_ignore
 from connector.models import Document, DocumentState
-from edi.outbound import AR_810
 from edi.models import OutboundControl
+from edi.outbound import AR_810
 from edi.outbound.held import RELEASED
 from tests.factories import make_user
 
