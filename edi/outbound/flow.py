@@ -42,6 +42,7 @@ from ..partners import control_numbers_allocate, envelope_for, partner_for_clien
 from ..uploads import upload_once
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
 from . import AR_810
+from .changes import ar_invoice_changes_poll
 from .corrected import SEND_CORRECTED
 from .held import SEND_ANYWAY, same_number_check
 from .mapping import SYSTEM, ar_invoice_to_810, invoice_810_check
@@ -200,6 +201,7 @@ AR_810_FLOW = register(Flow(
         Step("upload", ar_invoice_upload, DocumentState.SENT),
     ),
     stream=AR_INVOICES,
+    poll=ar_invoice_changes_poll,  # invoices edited after their 810 went out (changes.py)
     needs=("vantagepointconnection", "cleoconnection"),
     description="Posted Vantagepoint AR invoices of clients billed through a trading partner, as X12 810 files "
                 "in the partner's Cleo folder",
