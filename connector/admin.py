@@ -11,9 +11,10 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django_object_actions import action
 
@@ -29,11 +30,11 @@ from tenants.scoping import (
 
 from . import admin_schedules  # noqa: F401  (registers schedules, sync runs; beat's pages for superusers)
 from .admin_documents import DOCUMENT_PAYLOAD_OF_JOINED, DocumentPagesMixin
-from .admin_ignore import document_ignore_view, document_unignore_view
+from .admin_ignore import document_action_view, document_ignore_view, document_unignore_view
 from .display import calls_table, pre, tenant_time_column
 from .documents import IGNORABLE, audit_record
 from .failures import FailureKind
-from .flows import all_flows, flow_choices
+from .flows import all_flows, flow_choices, get_flow
 from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, DocumentState, SyncCursor
 from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since
@@ -167,6 +168,28 @@ class DocumentAdmin(TenantScopedObjectActions, DocumentPagesMixin, LargeTableAdm
         if not self.has_ignore_permission(request, obj):
             raise PermissionDenied
         return document_unignore_view(self, request, obj)
+
+    def get_urls(self):
+        do = path("<path:object_id>/do/<str:name>/", self.admin_site.admin_view(self.flow_action_view),
+                  name="connector_document_flow_action")
+        return [do, *super().get_urls()]
+
+    def flow_action_view(self, request, object_id, name):
+        """A flow's own action on one document (connector.flows.DocumentAction), for the roles
+        that may replay; an unknown document, action or one not offered now is a 404."""
+        document = self.scoped_object(request, object_id)
+        if document is None:
+            raise Http404(f"No document with id {object_id!r}.")
+        try:
+            action = get_flow(document.flow).action(name)
+        except KeyError:
+            action = None
+        if action is None or not action.offered(document):
+            raise Http404(f"No action {name!r} for {document} now.")
+        if not self.has_replay_permission(request, document):
+            raise PermissionDenied
+        back = redirect("admin:connector_document_change", document.pk)
+        return document_action_view(self, request, document, action) or back
 
     def get_change_actions(self, request, object_id, form_url):
         actions = super().get_change_actions(request, object_id, form_url)

@@ -44,6 +44,16 @@ def state_badge(state: str, label: str) -> str:
     return format_html('<span class="mlc-state mlc-state-{}">{}</span>', state, label)
 
 
+def document_state_badges(document: Document) -> str:
+    """The state, and "changed in source" when the record changed after the document went out."""
+    badge = state_badge(document.state, document.get_state_display())
+    if document.source_changed_at is None:
+        return badge
+    return format_html('{}<span class="mlc-source-changed" title="Changed in its source system on {} UTC, after '
+                       'it went out; not sent again">changed in source</span>', badge,
+                       f"{document.source_changed_at:%Y-%m-%d %H:%M}")
+
+
 def download_name(document: Document, part: str, content: str) -> str:
     if part == "artifact" and document.artifact_name:
         name = document.artifact_name
@@ -158,7 +168,7 @@ class DocumentPagesMixin:
 
     @admin.display(description="State")
     def state_col(self, obj):
-        return state_badge(obj.state, obj.get_state_display())
+        return document_state_badges(obj)
 
     @admin.display(description="Reason")
     def reason_col(self, obj):
@@ -184,7 +194,7 @@ class DocumentPagesMixin:
 
     @admin.display(description="State")
     def state_view(self, obj):
-        return state_badge(obj.state, obj.get_state_display())
+        return document_state_badges(obj)
 
     @admin.display(description="Flow")
     def flow_view(self, obj):
@@ -211,6 +221,8 @@ class DocumentPagesMixin:
     def links_view(self, obj):
         flow = _flow(obj)
         links = flow.document_links(obj) if flow and flow.document_links else []
+        links += [(action.label, reverse("admin:connector_document_flow_action", args=[obj.pk, action.name]))
+                  for action in (flow.actions if flow else ()) if action.offered(obj)]
         if not links:
             return EMPTY
         return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>', ((url, label) for label, url in links))

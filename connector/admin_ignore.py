@@ -1,6 +1,7 @@
-"""The admin's Ignore… and Undo ignore pages for one document: a reason form, then the
-engine's service (connector.documents), the admin log and a message. Kept apart from
-connector/admin.py so the document admin only names the two actions."""
+"""The admin's Ignore… and Undo ignore pages for one document, and a flow's own document
+actions (connector.flows.DocumentAction: send a corrected 810, send a held one anyway): a
+reason form, then the service, the admin log and a message. Kept apart from
+connector/admin.py so the document admin only names them."""
 from __future__ import annotations
 
 from django import forms
@@ -9,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from .documents import IgnoreRefused, document_ignore, document_unignore
+from .flows import ActionRefused, DocumentAction
 from .models import Document
 
 
@@ -61,3 +63,26 @@ def document_unignore_view(modeladmin, request, document: Document):
                         refused="Not changed", done="Ignore undone",
                         explanation="The document goes back to the state it was ignored from; a replay or the next "
                                     "cycle then resumes it at its step.")
+
+
+class ActionForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=2000, strip=True,
+                             help_text="Why (kept in the audit trail).")
+
+
+def document_action_view(modeladmin, request, document: Document, action: DocumentAction):
+    """GET: the reason form. POST: the flow's service, the admin log, its message; then back to
+    the document (None)."""
+    form = ActionForm(request.POST if request.method == "POST" else None)
+    if request.method != "POST" or not form.is_valid():
+        return _page(modeladmin, request, document, form, title=action.label, explanation=action.explanation,
+                     submit_label=action.label)
+    reason = form.cleaned_data["reason"]
+    try:
+        said = action.run(document=document, user=request.user, reason=reason)
+    except ActionRefused as exc:
+        modeladmin.message_user(request, f"{action.label}: not done: {exc}", messages.WARNING)
+        return None
+    modeladmin.log_change(request, document, f"{action.label}: {reason}")
+    modeladmin.message_user(request, said, messages.SUCCESS)
+    return None

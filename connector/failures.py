@@ -28,10 +28,13 @@ class IntegrationFailure(Exception):
     kind: FailureKind = FailureKind.BUG
 
     def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None,
-                 system: str = "") -> None:
+                 system: str = "", retry_in: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        # Seconds: the failure proved a retry safe sooner than the schedule (a PostTransFile
+        # 500 after which the ledger showed nothing posted), connector.retry.
+        self.retry_in = retry_in
         self.status = status
         self.system = system
 

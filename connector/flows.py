@@ -45,6 +45,25 @@ class RelatedRecord:
     url: str = ""
 
 
+class ActionRefused(Exception):
+    """A document action cannot be done now; the message says why (shown to the human)."""
+
+
+@dataclass(frozen=True)
+class DocumentAction:
+    """Something a human may do to one document of a flow beyond replay and ignore (send a
+    corrected 810 for a rejected one, send a held one anyway). The document page offers it when
+    `offered(document)`; the admin asks for a reason, then calls
+    `run(document=..., user=..., reason=...)`, a service that writes its own audit events and
+    returns the message to show, or raises ActionRefused."""
+
+    name: str
+    label: str
+    explanation: str
+    offered: Callable[[Document], bool]
+    run: Callable[..., str]
+
+
 @dataclass(frozen=True)
 class Flow:
     name: str
@@ -72,6 +91,15 @@ class Flow:
     # Records on either side this document is linked to (the 997 that answered it, the file
     # it came in, the voucher it became), for its page.
     related_records: Callable[[Document], list[RelatedRecord]] | None = None
+    # Where a replay or retry resumes when the flow knows better than the step that failed:
+    # (step, why) or None for the step itself. 810-ap resolves again after a mapping change;
+    # the hook must never move a document back over an effect that may have been made.
+    resume_at: Callable[[Document], tuple[str, str] | None] | None = None
+    # What a human may do to a document beyond replay and ignore, on its page (DocumentAction).
+    actions: tuple[DocumentAction, ...] = ()
+
+    def action(self, name: str) -> DocumentAction | None:
+        return next((a for a in self.actions if a.name == name), None)
 
     @property
     def has_cycle(self) -> bool:

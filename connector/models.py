@@ -80,6 +80,9 @@ class Document(models.Model):
     # Lower-cased words people search by (reference, names, file name, every external id);
     # a pg_trgm GIN index on PostgreSQL (migration 0006) makes "1002" find DS-1002 fast.
     search_text = models.TextField(blank=True, editable=False)
+    # The record changed in its source system after this document went out (an AR invoice
+    # edited in Vantagepoint after its 810 was sent): flagged, audited, never re-sent by itself.
+    source_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -92,6 +95,8 @@ class Document(models.Model):
             models.Index(fields=["tenant", "-created_at", "-id"], include=["flow", "state"],
                          name="document_tenant_newest"),
             models.Index(fields=["-created_at", "-id"], include=["tenant", "flow", "state"], name="document_newest"),
+            models.Index(fields=["tenant", "flow"], condition=models.Q(source_changed_at__isnull=False),
+                         name="document_source_changed"),
         ]
         ordering = ["-created_at", "-id"]
 

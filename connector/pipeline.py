@@ -35,7 +35,7 @@ from .flows import Flow, flow_of
 from .http import recording_calls
 from .logs import bound
 from .models import Attempt, Document, DocumentState, Effect
-from .queue import documents_queue
+from .queue import document_queue_retry, documents_queue
 from .retry import RETRY_SCHEDULE, next_retry_delay
 from .summary import SUMMARY_FIELDS, document_summarize
 
@@ -179,13 +179,16 @@ def _record_failure(document: Document, flow: Flow, attempt: Attempt, exc: BaseE
     document.last_error = message
     reason = f"{attempt.step}: {message}"
     if kind is FailureKind.TRANSIENT:
-        delay = next_retry_delay(document.retry_count, retry_after=getattr(exc, "retry_after", None))
+        delay = next_retry_delay(document.retry_count, retry_after=getattr(exc, "retry_after", None),
+                                 retry_in=getattr(exc, "retry_in", None))
         if delay is not None:
             document.retry_count += 1
             document.next_attempt_at = timezone.now() + delay
             _write(document, flow, DocumentState.RETRYING, user=user, action="retry_scheduled", audit=True,
                    reason=f"{reason} (retry {document.retry_count} of {len(RETRY_SCHEDULE)} "
                           f"at {document.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)")
+            if getattr(exc, "retry_in", None) is not None:  # due before the beat's next look
+                document_queue_retry(document.pk, at=document.next_attempt_at)
             return
         reason = f"{reason} (gave up after {len(RETRY_SCHEDULE)} retries)"
     document.next_attempt_at = None

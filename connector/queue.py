@@ -16,13 +16,14 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 
 from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from .counts import sync_run_add
-from .models import Document, SyncRun
+from .models import Document, SyncRun, Trigger
 
 # The task's name is its contract: other packages queue it by name.
 PROCESS_DOCUMENT = "connector.process_document"
@@ -74,4 +75,17 @@ def documents_queue(document_ids: Iterable[int], *, trigger: str, user: Abstract
     return len(ids)
 
 
-__all__ = ["PROCESS_DOCUMENT", "QueuedWork", "documents_queue", "queue_held"]
+def document_queue_retry(document_id: int, *, at: datetime) -> bool:
+    """Queue a retry due sooner than the retry schedule's beat (every minute) would take it up:
+    one task with that ETA. Inline (queue_held) nothing is queued: the caller runs what it
+    holds at once, and the due retry is the beat's (documents_retry_due); nor when tasks run
+    eagerly (an ETA means nothing there). True when queued."""
+    if _held.get() is not None or current_app.conf.task_always_eager:
+        return False
+    Document.objects.filter(pk=document_id).update(queued_at=timezone.now())
+    current_app.tasks[PROCESS_DOCUMENT].apply_async(
+        kwargs={"document_id": document_id, "trigger": Trigger.RETRY, "user_id": None}, eta=at)
+    return True
+
+
+__all__ = ["PROCESS_DOCUMENT", "QueuedWork", "document_queue_retry", "documents_queue", "queue_held"]

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .documents import audit_record
+from .flows import flow_of
 from .locks import exclusive
 from .models import AuditEvent, Document, DocumentState, Trigger
 from .pipeline import document_process
@@ -42,11 +43,16 @@ def document_replay(document: Document, *, user: AbstractBaseUser | None, trigge
 def document_resume(document: Document, *, user: AbstractBaseUser | None, trigger: str) -> Document:
     """The replay itself, for a caller that already holds the document's lock."""
     _refuse_unless_replayable(document)
+    start, why = document.step, ""
+    flow = flow_of(document)
+    if flow.resume_at is not None and (earlier := flow.resume_at(document)) is not None:
+        start, why = earlier
     audit_record(tenant=document.tenant, document=document, user=user, action="replay",
-                 from_state=document.state, to_state=document.state, reason=f"resume at step '{document.step}'")
+                 from_state=document.state, to_state=document.state,
+                 reason=f"resume at step '{start}'" + (f": {why}" if why else ""))
     if trigger == Trigger.MANUAL:
         document.retry_count = 0
-    return document_process(document, trigger=trigger, user=user)
+    return document_process(document, trigger=trigger, user=user, from_step=start)
 
 
 def documents_replay_queue(documents: Iterable[Document], *, user: AbstractBaseUser | None,

@@ -22,18 +22,26 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
 )
 RETRY_AFTER_CAP = timedelta(hours=1)
 JITTER = 0.1
+# A failure that proved a retry safe (`retry_in`: nothing was made, the outside system only
+# stumbled) is retried within seconds this many times, then on the schedule's tail.
+SOON_RETRIES = 3
+SOON_CAP = timedelta(minutes=1)
 
 
 def total_retry_window() -> timedelta:
     return sum(RETRY_SCHEDULE, timedelta())
 
 
-def next_retry_delay(retry_count: int, *, retry_after: float | None = None,
+def next_retry_delay(retry_count: int, *, retry_after: float | None = None, retry_in: float | None = None,
                      rng: random.Random | None = None) -> timedelta | None:
-    """Delay before retry number `retry_count + 1`, or None when the schedule is exhausted."""
+    """Delay before retry number `retry_count + 1`, or None when the schedule is exhausted.
+    `retry_in` (seconds): the failure proved an early retry safe; the first SOON_RETRIES
+    retries wait that long (at most SOON_CAP) instead of the schedule's delay."""
     if retry_count >= len(RETRY_SCHEDULE):
         return None
     delay = RETRY_SCHEDULE[retry_count]
+    if retry_in is not None and retry_count < SOON_RETRIES:
+        delay = min(timedelta(seconds=max(retry_in, 1)), SOON_CAP, delay)
     if retry_after is not None:
         delay = max(delay, min(timedelta(seconds=retry_after), RETRY_AFTER_CAP))
     spread = (rng or random).uniform(-JITTER, JITTER)

@@ -219,3 +219,21 @@ def overview_build(*, scope: Scope, now: datetime) -> Overview:
                     oldest=oldest_open_failure(scope=scope), last_success=last_successful_cycles(scope=scope),
                     next_runs=next_runs(scope=scope, now=now), connections=connection_results(scope=scope),
                     groups=open_groups(scope=scope))
+
+
+@dataclass(frozen=True)
+class SourceChanged:
+    """Documents of one flow whose record changed in its source after they went out."""
+
+    flow: Flow
+    count: int
+
+
+def source_changed_counts(*, scope: Scope) -> list[SourceChanged]:
+    """One GROUP BY over the (partial) index of flagged documents: per flow, how many changed in
+    their source system after they went out (an AR invoice edited after its 810 was sent)."""
+    rows = (scope.filter(Document.objects.filter(source_changed_at__isnull=False)).order_by()
+            .values("flow").annotate(n=Count("id")))
+    flows = {flow.name: flow for flow in all_flows()}
+    return [SourceChanged(flows[row["flow"]], row["n"]) for row in sorted(rows, key=lambda r: r["flow"])
+            if row["flow"] in flows]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from health_check.views import HealthCheckView
 
 from .health import health_checks
-from .overview import overview_build, overview_scope
+from .overview import overview_build, overview_scope, source_changed_counts
 
 
 def overview_view(request: HttpRequest) -> HttpResponse:
@@ -19,6 +19,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
         "title": "Overview",
         "subtitle": None,
         "overview": overview_build(scope=scope, now=timezone.now()),
+        "source_changed": source_changed_counts(scope=scope),
         "scope": scope,
         "app_list": admin.site.get_app_list(request),
     }

@@ -145,11 +145,14 @@ class OutboundControl(models.Model):
     set_control = models.PositiveBigIntegerField(help_text="ST02")
     document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="outbound_control")
     allocated_at = models.DateTimeField(default=timezone.now, help_text="Also the 810's ISA/GS date and time")
+    # BIG02: a second 810 with a number the partner already has is held (edi/outbound/held.py).
+    invoice_number = models.CharField(max_length=30, blank=True, help_text="BIG02")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["partner", "interchange", "group", "set_control"],
                                                name="one_810_per_control_numbers")]
-        indexes = [models.Index(fields=["partner", "group", "set_control"], name="outbound_control_by_997")]
+        indexes = [models.Index(fields=["partner", "group", "set_control"], name="outbound_control_by_997"),
+                   models.Index(fields=["partner", "invoice_number"], name="outbound_control_by_big02")]
 
     def __str__(self) -> str:
         return f"{self.partner}: ISA13 {self.interchange} GS06 {self.group} ST02 {self.set_control}"

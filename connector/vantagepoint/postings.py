@@ -36,6 +36,9 @@ BATCH_NAME_MAX = 32
 # Words of Vantagepoint's refusals that mean "this already happened" (assumed wording).
 ALREADY_EXISTS = re.compile(r"already exists", re.I)
 ALREADY_POSTED = re.compile(r"already (been )?posted", re.I)
+# PostTransFile answered 5xx and the ledger then showed the batch not posted: the batch waits
+# in data entry, so a retry this soon is safe (it looks at the ledger first again).
+POST_RETRY_SECONDS = 10.0
 
 
 def batch_name(prefix: str, document_key: str) -> str:
@@ -245,11 +248,15 @@ def posted_batch(session: VantagepointSession, kind: _Kind, name: str) -> Postin
 
 
 def _from_ledger_or_raise(session: VantagepointSession, kind: _Kind, name: str,
-                          failure: Exception) -> PostingResult:
-    """The answer to PostTransFile is lost or unclear: the ledger says whether it posted."""
+                          failure: Exception, *, proved_safe: bool = False) -> PostingResult:
+    """The answer to PostTransFile is lost or unclear: the ledger says whether it posted.
+    `proved_safe`: Vantagepoint answered (a 5xx), so a ledger without the batch proves it did
+    not post and the failure asks to be retried in seconds rather than on the schedule."""
     rows = posted_rows(session, kind, name)
     if rows:
         return _result_from_ledger(kind, name, rows)
+    if proved_safe and isinstance(failure, TransientFailure):
+        failure.retry_in = POST_RETRY_SECONDS
     raise failure
 
 
@@ -269,7 +276,7 @@ def post_batch(session: VantagepointSession, kind: _Kind, payload: dict[str, Any
     if not response.is_success:
         failure = session.failure_for(response, "PUT", endpoints.POST_TRANS_FILE)
         if isinstance(failure, TransientFailure) or ALREADY_POSTED.search(failure.message):
-            return _from_ledger_or_raise(session, kind, name, failure)
+            return _from_ledger_or_raise(session, kind, name, failure, proved_safe=response.status_code >= 500)
         raise failure
     try:
         reply = parse_post_reply(session.decode(response, "PUT", endpoints.POST_TRANS_FILE))

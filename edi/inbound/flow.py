@@ -27,7 +27,7 @@ from django.urls import NoReverseMatch, reverse
 from connector.clients import vantagepoint_client
 from connector.failures import ConfigFailure, DataFailure, MappingMissing
 from connector.flows import Flow, Step, register
-from connector.models import Document, DocumentState
+from connector.models import Document, DocumentState, EffectState
 from connector.pipeline import StepContext
 from connector.vantagepoint import PostingResult
 from connector.vantagepoint.postings import ap_batch_payload
@@ -35,7 +35,7 @@ from connector.vantagepoint.postings import ap_batch_payload
 from ..models import MappingKind, TradingPartner
 from ..x12 import X12Error, invoice_from_dict
 from . import AP_810
-from .resolve import RecordCheck, invoice_resolve
+from .resolve import RecordCheck, invoice_resolve, mapping_fingerprint
 from .summary import ap_810_related, ap_810_summarize
 from .voucher import ap_posting_period, voucher_batch, voucher_batch_name, voucher_from_invoice, voucher_total
 
@@ -63,6 +63,7 @@ def _resolve(ctx: StepContext) -> None:
                                      sender=mapped["sender"], sender_is_partner=mapped.get("sender_is_partner", False))
     mapped.pop("voucher", None)
     mapped.pop("missing", None)
+    mapped["mapping_fingerprint"] = resolution.fingerprint
     if resolution.missing:
         mapped["missing"] = [item.as_dict() for item in resolution.missing]
         document.mapped = mapped  # saved with the needs_mapping transition: the page's links read it
@@ -110,6 +111,32 @@ def _posting(result: PostingResult | None) -> dict[str, Any] | None:
             "voucher": result.vouchers[0] if result.vouchers else "", "already_posted": result.already_posted}
 
 
+REFUSED_POST = ("data", "config")
+
+
+def ap_810_resume_at(document: Document) -> tuple[str, str] | None:
+    """A replay (or retry) of a document resolved earlier goes back to resolve when what it was
+    resolved from no longer holds: the tenant's overrides or the partner's defaults changed
+    since, or Vantagepoint refused the post (an inactive vendor, a closed project: resolve
+    checks those and names what to map). Only while the post is proved not made (no effect,
+    or one Vantagepoint refused): a post that may have happened is looked for, never redone
+    from another mapping. The batch name and period stay those fixed at the first try."""
+    if document.step not in ("check_duplicate", "post"):
+        return None
+    posting = document.effects.filter(step="post", name="post").first()
+    if posting is not None and posting.state != EffectState.INTENDED:
+        return None
+    mapped = document.mapped
+    partner = TradingPartner.objects.filter(pk=mapped.get("partner_id"), tenant_id=document.tenant_id).first()
+    if partner is None:
+        return None  # resolve would say so too; the post step names it
+    if mapped.get("mapping_fingerprint") != mapping_fingerprint(tenant=document.tenant, partner=partner):
+        return "resolve", "the mappings changed since it was resolved"
+    if document.step == "post" and document.failure_kind in REFUSED_POST:
+        return "resolve", "Vantagepoint refused the post: resolving again checks every record it names"
+    return None
+
+
 def inbound_document_links(document: Document) -> list[tuple[str, str]]:
     """A pre-filled override form for each missing item, and the file the invoice came in."""
     links: list[tuple[str, str]] = []
@@ -142,5 +169,5 @@ INBOUND_810_FLOW = register(Flow(
     description="Supplier invoices taken in from the partners' Cleo folders (by the Cleo inbox) become posted "
                 "Vantagepoint AP vouchers.",
     document_links=inbound_document_links,
-    summarize=ap_810_summarize, related_records=ap_810_related,
+    summarize=ap_810_summarize, related_records=ap_810_related, resume_at=ap_810_resume_at,
 ))

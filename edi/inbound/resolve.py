@@ -19,6 +19,8 @@ all of them at once, so a human fixes everything in one visit.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,6 +58,7 @@ class Resolution:
     project_rule: str = ""
     accounts: list[tuple[str, str]] = field(default_factory=list)  # (account, rule) per IT1 line
     missing: list[Missing] = field(default_factory=list)
+    fingerprint: str = ""  # of the mappings it was made from (mapping_fingerprint)
 
     def lack(self, kind: str, source_value: str, message: str) -> None:
         if all((m.kind, m.source_value) != (kind, source_value) for m in self.missing):
@@ -143,6 +146,8 @@ def invoice_resolve(*, check: RecordCheck, tenant: Tenant, partner: TradingPartn
     resolver.vendor()
     resolver.project()
     resolver.accounts()
+    resolver.resolution.fingerprint = mapping_fingerprint(tenant=tenant, partner=partner,
+                                                          overrides=resolver.all_overrides())
     return resolver.resolution
 
 
@@ -152,20 +157,25 @@ class _Resolver:
         self.check, self.tenant, self.partner, self.invoice = check, tenant, partner, invoice
         self.sender, self.sender_is_partner = sender, sender_is_partner
         self.resolution = Resolution()
-        self._overrides: dict[str, tuple[dict[str, MappingOverride], dict[str, MappingOverride]]] | None = None
+        self._all: list[MappingOverride] | None = None
+        self._overrides: dict[str, tuple[dict[str, MappingOverride], dict[str, MappingOverride]]] = {}
 
-    def override(self, kind: str, value: str) -> MappingOverride | None:
-        """The tenant's override for `value` (exactly as written, else ignoring case). The
-        tenant's overrides are read once per invoice, not once per candidate value."""
-        value = value.strip()
-        if not value:
-            return None
-        if self._overrides is None:
-            self._overrides = {}
-            for item in MappingOverride.objects.filter(tenant=self.tenant).order_by("kind", "source_value"):
+    def all_overrides(self) -> list[MappingOverride]:
+        """The tenant's overrides, read once per invoice, not once per candidate value."""
+        if self._all is None:
+            self._all = list(MappingOverride.objects.filter(tenant=self.tenant).order_by("kind", "source_value"))
+            for item in self._all:
                 exact, folded = self._overrides.setdefault(item.kind, ({}, {}))
                 exact[item.source_value] = item
                 folded.setdefault(item.source_value.casefold(), item)
+        return self._all
+
+    def override(self, kind: str, value: str) -> MappingOverride | None:
+        """The tenant's override for `value` (exactly as written, else ignoring case)."""
+        value = value.strip()
+        if not value:
+            return None
+        self.all_overrides()
         exact, folded = self._overrides.get(kind, ({}, {}))
         return exact.get(value) or folded.get(value.casefold())
 
@@ -266,6 +276,19 @@ class _Resolver:
             self.resolution.lack(MappingKind.ACCOUNT, source, f"{problem} (from the {rule})")
             return "", ""
         return account.strip(), rule
+
+
+def mapping_fingerprint(*, tenant: Tenant, partner: TradingPartner,
+                        overrides: list[MappingOverride] | None = None) -> str:
+    """What a resolution was made from, as one hash: the tenant's overrides and the partner's
+    defaults. A replay compares it with the one stored at the resolve step: a human who fixed
+    (or removed) a mapping since makes the document resolve again."""
+    if overrides is None:
+        overrides = list(MappingOverride.objects.filter(tenant=tenant))
+    rows = sorted((o.kind, o.source_value, o.target, o.target_wbs2, o.target_wbs3) for o in overrides)
+    defaults = [partner.default_vendor, partner.default_account, partner.project_ref_qualifier]
+    text = json.dumps([rows, defaults], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def party_key(party: Party) -> str:

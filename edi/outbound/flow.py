@@ -42,6 +42,9 @@ from ..partners import control_numbers_allocate, envelope_for, partner_for_clien
 from ..uploads import upload_once
 from ..x12 import ControlNumbers, RenderError, Severity, invoice_from_dict, invoice_to_dict, render_interchange, validate
 from . import AR_810
+from .changes import ar_invoice_changes_poll
+from .corrected import SEND_CORRECTED
+from .held import SEND_ANYWAY, same_number_check
 from .mapping import SYSTEM, ar_invoice_to_810, invoice_810_check
 from .summary import ar_810_related, ar_810_summarize
 
@@ -110,17 +113,23 @@ def _control_numbers(document: Document, partner: TradingPartner) -> OutboundCon
         return OutboundControl(tenant=document.tenant, partner=partner, document=document, interchange=ids["isa13"],
                                group=ids["gs06"], set_control=ids["st02"],
                                allocated_at=datetime.fromisoformat(ids["rendered_at"]))
+    number = (document.mapped.get("invoice") or {}).get("invoice_number", "")
     with transaction.atomic():
+        # The partner's row stays locked until this block commits: of two renders of one
+        # invoice number, the second sees the first's row (and its numbers roll back if held).
         allocated = control_numbers_allocate(partner=partner, sets=1)
+        same_number_check(document, partner=partner, number=number)
         numbers = {"partner": partner, "interchange": allocated.interchange, "group": allocated.group,
                    "set_control": allocated.sets[0]}
         existing = OutboundControl.objects.filter(document=document).first() if "partner_id" in ids else None
         if existing is not None:  # mapped to another partner since: these numbers are its now
-            OutboundControl.objects.filter(pk=existing.pk).update(**numbers, allocated_at=timezone.now())
+            OutboundControl.objects.filter(pk=existing.pk).update(**numbers, invoice_number=number,
+                                                                  allocated_at=timezone.now())
             return OutboundControl.objects.get(pk=existing.pk)
         try:
             with transaction.atomic():
-                return OutboundControl.objects.create(tenant=document.tenant, document=document, **numbers)
+                return OutboundControl.objects.create(tenant=document.tenant, document=document,
+                                                      invoice_number=number, **numbers)
         except IntegrityError:
             pass
     # A render that died after committing its numbers (keep those: the numbers just taken are
@@ -132,7 +141,8 @@ def _control_numbers(document: Document, partner: TradingPartner) -> OutboundCon
     with transaction.atomic():
         OutboundControl.objects.filter(**numbers).delete()
         OutboundControl.objects.filter(document=document).delete()
-        return OutboundControl.objects.create(tenant=document.tenant, document=document, **numbers)
+        return OutboundControl.objects.create(tenant=document.tenant, document=document, invoice_number=number,
+                                              **numbers)
 
 
 def ar_invoice_upload(ctx: StepContext) -> None:
@@ -191,10 +201,12 @@ AR_810_FLOW = register(Flow(
         Step("upload", ar_invoice_upload, DocumentState.SENT),
     ),
     stream=AR_INVOICES,
+    poll=ar_invoice_changes_poll,  # invoices edited after their 810 went out (changes.py)
     needs=("vantagepointconnection", "cleoconnection"),
     description="Posted Vantagepoint AR invoices of clients billed through a trading partner, as X12 810 files "
                 "in the partner's Cleo folder",
     show_artifact=x12_one_segment_per_line,
     document_links=ar_810_links,
     summarize=ar_810_summarize, related_records=ar_810_related,
+    actions=(SEND_ANYWAY, SEND_CORRECTED),
 ))

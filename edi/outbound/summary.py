@@ -8,6 +8,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
+
 from connector.flows import RelatedRecord
 from connector.models import Document
 from connector.summary import DocumentSummary, summary_amount, words_of
@@ -59,6 +61,10 @@ def ar_810_related(document: Document) -> list[RelatedRecord]:
         state = str(ack.get("state") or "").replace("_", " ")
         records.append(RelatedRecord(f"997 from the partner ({state})" if state else "997 from the partner",
                                      ack["source"], inbound_file_url(entry) if entry else ""))
+    for key, what in (("corrects", "Corrects the rejected 810"), ("corrected_by", "Corrected by")):
+        if ids.get(key):
+            records.append(RelatedRecord(what, f"document {ids[key]}",
+                                         reverse("admin:connector_document_change", args=[ids[key]])))
     if ids.get("isa13"):
         records.append(RelatedRecord("Control numbers", f"ISA13 {ids['isa13']}, GS06 {ids.get('gs06', '')}, "
                                                         f"ST02 {ids.get('st02', '')}"))
