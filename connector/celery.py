@@ -18,3 +18,10 @@ def _refuse_start_without_secrets(**kwargs) -> None:
     from connector.checks import refuse_start_without_secrets
 
     refuse_start_without_secrets()
+
+
+@worker_init.connect
+def _prewarm_before_the_pool_forks(**kwargs) -> None:
+    from connector.http import http_prewarm
+
+    http_prewarm()

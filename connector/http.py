@@ -13,7 +13,7 @@ Clients are cheap to build because what is expensive underneath is shared: one S
 per process (loading the CA bundle costs about 50 ms), and one httpx.Client (its connection
 pool) per process and per what it was built from: the base URL, the timeouts, the transport,
 the default headers and the connection it serves (`shared_http_client`). A connection whose
-URL changes gets a new one; a forked worker starts with none.
+URL changes gets a new one; a forked worker starts with none (but keeps the SSL context).
 """
 from __future__ import annotations
 
@@ -218,11 +218,22 @@ def http_clients_built() -> int:
     return _built
 
 
+def http_prewarm() -> None:
+    """Pay the one-time costs now: the SSL context (the CA bundle) and httpcore (httpx imports
+    it on the first client, about 0.3 s). A worker's parent calls it before forking its pool
+    (connector/celery.py), so each pool process, and each one that replaces a dead one,
+    starts with both instead of spending most of a second on its first task."""
+    import httpcore  # noqa: F401 - the import is the point
+
+    shared_ssl_context()
+
+
 def _forget_shared_clients() -> None:
-    """In a forked child: the parent's pools hold the parent's sockets; start afresh."""
-    global _ssl_context
+    """In a forked child: the parent's pools hold the parent's sockets; start afresh. The SSL
+    context (configuration and CA certificates, no connection) is kept."""
+    global _shared_lock
     _shared.clear()
-    _ssl_context = None
+    _shared_lock = threading.Lock()  # another thread of the parent may have held it at the fork
 
 
 os.register_at_fork(after_in_child=_forget_shared_clients)

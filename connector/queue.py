@@ -54,24 +54,27 @@ def documents_queue(document_ids: Iterable[int], *, trigger: str, user: Abstract
                     run: SyncRun | int | None = None) -> int:
     """Queue one task per document; their outcomes count on `run` when one is given.
 
-    Marks them queued now (a cycle does not queue a document again while its task is recent)."""
+    The run is marked on them before their tasks are sent (a worker may finish one before this
+    returns, and counts its outcome on that run); "queued" (a cycle does not queue a document
+    again while its task is recent) only once every task is on the broker, so a process that
+    dies half-way through the sends leaves the unsent ones for the next cycle, not for
+    QUEUE_GRACE. Dying after the sends and before the mark queues them twice, which costs a
+    task that finds nothing to do."""
     ids = list(dict.fromkeys(document_ids))
     if not ids:
         return 0
-    marks: dict[str, object] = {"queued_at": timezone.now()}
     if run is not None:
-        marks["run_id"] = run if isinstance(run, int) else run.pk
-    Document.objects.filter(pk__in=ids).update(**marks)
-    if run is not None:
+        Document.objects.filter(pk__in=ids).update(run_id=run if isinstance(run, int) else run.pk)
         sync_run_add(run, {"queued": len(ids)}, queued=len(ids))
     user_id = user.pk if user is not None else None
     held = _held.get()
     if held is not None:
         held.extend(QueuedWork(pk, trigger, user_id) for pk in ids)
-        return len(ids)
-    task = current_app.tasks[PROCESS_DOCUMENT]  # registered by connector.tasks (imported by the app config)
-    for pk in ids:
-        task.apply_async(kwargs={"document_id": pk, "trigger": trigger, "user_id": user_id})
+    else:
+        task = current_app.tasks[PROCESS_DOCUMENT]  # registered by connector.tasks (imported by the app config)
+        for pk in ids:
+            task.apply_async(kwargs={"document_id": pk, "trigger": trigger, "user_id": user_id})
+    Document.objects.filter(pk__in=ids).update(queued_at=timezone.now())
     return len(ids)
 
 
