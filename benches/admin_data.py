@@ -3,7 +3,7 @@
 1,000,000 documents (payloads of about 1.3 KB, as real ones), 3,300,000 audit events,
 1,500,000 attempts and 50,000 sync runs over 20 tenants, one of which (the tenant-scoped
 user's) holds a quarter of everything; the documents failing or waiting on a mapping are in
-their triage groups (about 120,000 members of 2,000 groups), as the overview reads them. The
+their triage groups (120,000 members of some 150 groups), as the overview reads them. The
 newest document is from the build's own hour, so the overview's last 30 days hold 86,000 of
 them. Written by INSERT … SELECT over generate_series in a few statements, foreign-key
 triggers off (the rows are consistent by construction): minutes, not hours. The trigram

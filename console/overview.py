@@ -18,14 +18,14 @@ from django.db.models.functions import TruncDate
 from django_celery_beat.models import PeriodicTask
 
 from connector.flows import Flow, all_flows
-from connector.models import Document, DocumentState, SyncRun, SyncRunStatus
-from connector.schedules import RUN_FLOW_TASK, schedule_name
+from connector.models import Document, DocumentState, FlowSchedule, SyncRun, SyncRunStatus
+from connector.schedules import schedule_cadence_words
 from tenants.models import CONNECTION_MODELS, Tenant
 from tenants.scoping import tenant_ids_for
 
 from .charts import Series, legend, stacked_bars
 from .models import FailureGroup, GroupMember, GroupStatus
-from .zones import common_zone, zone
+from .zones import common_zone, local_time, zone
 
 DAYS = 30
 # The chart's outcomes and the states each counts.
@@ -131,37 +131,84 @@ def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
 
 @dataclass
 class NextRun:
+    """A (tenant, flow) schedule as the overview says it: when it runs next (in the tenant's
+    zone), its cadence, whether it is paused and why, and the ticks it skipped."""
+
     tenant: Tenant
     task: PeriodicTask | None
     when: datetime | None = None
     words: str = ""
+    cadence: str = ""
+    skipped: int = 0
+    last_skipped_at: datetime | None = None
+
+    @property
+    def when_text(self) -> str:
+        return local_time(self.when, self.tenant.time_zone or "UTC") if self.when else ""
+
+    @property
+    def skipped_text(self) -> str:
+        if not self.skipped:
+            return ""
+        last = local_time(self.last_skipped_at, self.tenant.time_zone or "UTC") if self.last_skipped_at else "unknown"
+        return f"{self.skipped} tick{'s' if self.skipped != 1 else ''} skipped (a run was still going), the last {last}"
 
 
 def next_runs(*, scope: Scope, now: datetime) -> dict[str, list[NextRun]]:
-    """Each flow's next cycle per tenant, from django-celery-beat's periodic tasks (one query)."""
-    names = {schedule_name(tenant, flow): (tenant, flow.name) for tenant in scope.tenants for flow in all_flows()
-             if flow.poll is not None}
-    tasks = {task.name: task for task in PeriodicTask.objects.filter(task=RUN_FLOW_TASK, name__in=list(names))
-             .select_related("interval", "crontab")}
+    """Each polled flow's next cycle per tenant, from its FlowSchedule (a person's switch, the
+    skipped ticks) and django-celery-beat's periodic task (enabled, cadence, last run): one query."""
+    flows = [flow for flow in all_flows() if flow.has_cycle]
+    schedules = {(s.tenant_id, s.flow): s for s in scope.filter(FlowSchedule.objects.filter(
+        flow__in=[flow.name for flow in flows])).select_related(
+            "periodic_task__interval", "periodic_task__crontab", "periodic_task__solar", "periodic_task__clocked")}
     result: dict[str, list[NextRun]] = defaultdict(list)
-    for name, (tenant, flow_name) in names.items():
-        task = tasks.get(name)
-        result[flow_name].append(_next_run(tenant, task, now))
+    for tenant in scope.tenants:
+        for flow in flows:
+            result[flow.name].append(_next_run(tenant, schedules.get((tenant.pk, flow.name)), now))
     return result
 
 
-def _next_run(tenant: Tenant, task: PeriodicTask | None, now: datetime) -> NextRun:
-    if task is None:
-        return NextRun(tenant, None, words="not scheduled (connections off)")
-    if not task.enabled:
-        return NextRun(tenant, task, words="paused")
-    if task.last_run_at is None:
-        return NextRun(tenant, task, words="at the next beat tick")
+def _next_run(tenant: Tenant, schedule: FlowSchedule | None, now: datetime) -> NextRun:
+    if schedule is None:
+        return NextRun(tenant, None, words="not scheduled (its connections were never enabled)")
+    task = schedule.periodic_task
+    run = NextRun(tenant, task, cadence=schedule_cadence_words(schedule), skipped=schedule.skip_count,
+                  last_skipped_at=schedule.last_skipped_at)
+    if not schedule.enabled:
+        run.words = "paused (switched off on the schedules page)"
+    elif not task.enabled:
+        run.words = "paused (the tenant or a connection the flow needs is off)"
+    else:
+        run.when = next_run_at(task, now=now)
+        if run.when is None:
+            run.words = "no next run (the task's schedule has no future time)"
+        elif run.when <= now:
+            run.words = "due now"
+    return run
+
+
+def next_run_at(task: PeriodicTask, *, now: datetime) -> datetime | None:
+    """When beat runs the task next, by the task's own schedule (a crontab in its zone) read
+    against `now`. A task beat never ran counts from now, as beat does when it loads it."""
     try:
-        remaining = task.schedule.remaining_estimate(task.last_run_at)
+        schedule = task.schedule
     except (AttributeError, TypeError, ValueError):
-        return NextRun(tenant, task, words="unknown")
-    return NextRun(tenant, task, when=max(now, now + remaining))
+        return None
+    tz = getattr(schedule, "tz", None)
+    schedule.nowfun = (lambda: now.astimezone(tz)) if tz is not None else (lambda: now)
+    last = task.last_run_at or now
+    if task.start_time and task.start_time > now:
+        last = max(last, task.start_time)
+    if task.one_off and task.total_run_count:
+        return None
+    try:
+        remaining = schedule.remaining_estimate(last.astimezone(tz) if tz is not None else last)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        return None
+    when = now + remaining
+    if task.expires and when > task.expires:
+        return None
+    return max(when, now) if task.last_run_at is not None else when
 
 
 @dataclass
