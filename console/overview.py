@@ -8,13 +8,14 @@ Days and times are in the scope's zone (the tenant's), and say which zone that i
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Count
 from django_celery_beat.models import PeriodicTask
 
 from connector.flows import Flow, all_flows
@@ -76,29 +77,50 @@ class FlowChart:
 
 
 def documents_per_day(*, scope: Scope, now: datetime, days: int = DAYS) -> list[FlowChart]:
-    """One GROUP BY (flow, local day, state) over the last `days` days, for every flow's chart."""
+    """One GROUP BY (flow, local day, state) over the last `days` days, for every flow's chart.
+
+    The local days' boundaries are worked out here (each midnight in the scope's zone, so a
+    day of a daylight-saving change has its 23 or 25 hours) and the database puts each row
+    in its day with width_bucket, a binary search over them: at a million documents the
+    30 days are ~90,000 rows of an index-only scan, and converting each to a local date
+    (AT TIME ZONE) was most of the query's time."""
     tz = zone(scope.zone_name)
     today = now.astimezone(tz).date()
     first = today - timedelta(days=days - 1)
-    start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-    bucket_of = {state: key for key, _, _, states in OUTCOMES for state in states}
-    rows = (scope.filter(Document.objects.filter(created_at__gte=start, state__in=list(bucket_of)))
-            .annotate(day=TruncDate("created_at", tzinfo=tz)).values("flow", "day", "state")
-            .annotate(n=Count("id")).order_by())
-    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {key: [0] * days for key, *_ in OUTCOMES})
-    for row in rows:
-        index = (row["day"] - first).days
-        if 0 <= index < days:
-            counts[row["flow"]][bucket_of[row["state"]]][index] += row["n"]
     day_list = [first + timedelta(days=i) for i in range(days)]
+    starts = [datetime.combine(day, datetime.min.time(), tzinfo=tz) for day in day_list]
+    bucket_of = {state: key for key, _, _, states in OUTCOMES for state in states}
+    qs = scope.filter(Document.objects.filter(created_at__gte=starts[0], state__in=list(bucket_of)))
+    counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {key: [0] * days for key, *_ in OUTCOMES})
+    for flow, day_index, state, n in _per_local_day(qs, starts):
+        index = day_index - 1  # width_bucket counts from 1 at the first boundary
+        if 0 <= index < days:
+            counts[flow][bucket_of[state]][index] += n
     return [FlowChart(flow, day_list, [Series(label, colour, counts[flow.name][key]) for key, label, colour, _ in OUTCOMES])
             for flow in all_flows()]
 
 
+def _per_local_day(qs, starts: list[datetime]) -> list[tuple[str, int, str, int]]:
+    """(flow, day number from 1, state, count) of the queryset's documents."""
+    rows = qs.values_list("flow", "state", "created_at").order_by()
+    if connection.vendor != "postgresql":
+        found: dict[tuple[str, int, str], int] = defaultdict(int)
+        for flow, state, created_at in rows.iterator():
+            found[(flow, bisect_right(starts, created_at), state)] += 1
+        return [(flow, index, state, n) for (flow, index, state), n in found.items()]
+    inner, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT flow, width_bucket(created_at, %s::timestamptz[]) AS day, state, count(*) "
+            f"FROM ({inner}) AS d (flow, state, created_at) GROUP BY 1, 2, 3", [starts, *params])
+        return cursor.fetchall()
+
+
 def backlog(*, scope: Scope) -> dict[str, dict[str, int]]:
-    """Documents waiting for a human, per flow and state (one GROUP BY)."""
+    """Documents waiting for a human, per flow and state: one GROUP BY, an index-only scan of
+    the partial index of waiting documents (console migration 0002)."""
     rows = (scope.filter(Document.objects.filter(state__in=WAITING_FOR_A_HUMAN)).values("flow", "state")
-            .annotate(n=Count("id")).order_by())
+            .annotate(n=Count("*")).order_by())
     result: dict[str, dict[str, int]] = defaultdict(dict)
     for row in rows:
         result[row["flow"]][row["state"]] = row["n"]
@@ -123,10 +145,13 @@ def oldest_open_failure(*, scope: Scope) -> GroupMember | None:
 
 
 def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
-    """The end of each flow's last successful cycle (one GROUP BY)."""
-    rows = (scope.filter(SyncRun.objects.filter(status=SyncRunStatus.SUCCEEDED)).values("flow")
-            .annotate(last=Max("finished_at")).order_by())
-    return {row["flow"]: row["last"] for row in rows}
+    """The end of each flow's last successful cycle: one query, each flow's newest successful
+    run read from the end of an index (console migration 0002), never a scan of every run."""
+    newest = [scope.filter(SyncRun.objects.filter(flow=flow.name, status=SyncRunStatus.SUCCEEDED))
+              .order_by("-started_at").values_list("flow", "finished_at")[:1] for flow in all_flows() if flow.has_cycle]
+    if len(newest) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        newest = [newest[0].union(*newest[1:], all=True)]
+    return {flow: finished for rows in newest for flow, finished in rows}  # SQLite: a query per flow
 
 
 @dataclass
