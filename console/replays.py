@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from celery import current_app, signature
+from celery import signature
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from connector.documents import audit_record
 from connector.models import Document, Trigger
 
-from .models import FailureGroup, GroupKind, GroupMember, GroupReplay, GroupReplayItem, ReplayStatus
+from .models import FailureGroup, GroupKind, GroupMember, GroupReplay, GroupReplayItem, GroupStatus, ReplayStatus
 
 PROCESS_DOCUMENT_TASK = "connector.process_document"
 ITEM_FINISHED_TASK = "console.replay_item_finished"
@@ -34,15 +34,20 @@ class NothingToReplay(Exception):
 
 def process_document_send(item: GroupReplayItem, user_id: int | None) -> None:
     """Queue the engine's task for one document; its end (either way) records the outcome."""
+    from . import tasks  # noqa: F401 - registers the callback here, so an eager queue runs it too
+
     finished = signature(ITEM_FINISHED_TASK, kwargs={"item_id": item.pk}, immutable=True)
-    current_app.send_task(PROCESS_DOCUMENT_TASK,
-                          kwargs={"document_id": item.document_id, "trigger": Trigger.MANUAL, "user_id": user_id},
-                          link=finished, link_error=finished)
+    # By name: a signature is sent to the broker like send_task, and runs in process where
+    # tasks are eager (tests, `manage.py sync`), its callback too.
+    signature(PROCESS_DOCUMENT_TASK, kwargs={"document_id": item.document_id, "trigger": Trigger.MANUAL,
+                                             "user_id": user_id}).apply_async(link=finished, link_error=finished)
 
 
-def group_replay_start(*, group: FailureGroup, user: AbstractBaseUser | None, send: Send | None = None) -> GroupReplay:
+def group_replay_start(*, group: FailureGroup, user: AbstractBaseUser | None, send: Send | None = None,
+                       because: str = "") -> GroupReplay:
     """Queue every open (not ignored) document of the group. The tasks are sent once the job
-    is committed, so a fast worker always finds its item."""
+    is committed, so a fast worker always finds its item. `because` says what prompted it (in
+    the audit trail)."""
     document_ids = list(GroupMember.objects.filter(group=group, ignored=False).order_by("document_id")
                         .values_list("document_id", flat=True)[:REPLAY_LIMIT])
     if not document_ids:
@@ -54,13 +59,38 @@ def group_replay_start(*, group: FailureGroup, user: AbstractBaseUser | None, se
         items = GroupReplayItem.objects.bulk_create(
             [GroupReplayItem(replay=replay, document_id=pk) for pk in document_ids], batch_size=1000)
         audit_record(tenant=group.tenant, user=user, action="group_replay",
-                     reason=f"replay of {len(document_ids)} document(s) queued: {what}")
+                     reason=f"replay of {len(document_ids)} document(s) queued: {what}"
+                            + (f" ({because})" if because else ""))
         if not items or items[0].pk is None:  # backends that do not return ids from bulk_create
             items = list(replay.items.all())
         user_id = user.pk if user is not None else None
         sender = send or process_document_send
         transaction.on_commit(lambda: [sender(item, user_id) for item in items])
     return replay
+
+
+def mapping_saved_replay(*, tenant_id: int, kind: str, values: list[str], user: AbstractBaseUser | None,
+                         because: str, send: Send | None = None) -> list[GroupReplay]:
+    """A mapping was saved (an override for a vendor, project or account; a client firm given
+    to a trading partner): replay every document waiting on it, one job per group waiting on
+    it (usually one). `values` are the names the mapping answers to (a client firm: its id or
+    its code). A document also waiting on another mapping parks again, in that group only.
+    The jobs are queued when the caller's transaction commits, so they read the new mapping."""
+    names = [v.strip() for v in values if v and v.strip()]
+    if not names:
+        return []
+    matches = Q()
+    for name in names:
+        matches |= Q(missing_value__iexact=name) | Q(missing_label__iendswith=f"({name})")
+    groups = (FailureGroup.objects.filter(tenant_id=tenant_id, kind=GroupKind.MAPPING, status=GroupStatus.OPEN,
+                                          missing_kind=kind).filter(matches).order_by("pk"))
+    replays = []
+    for group in groups:
+        try:
+            replays.append(group_replay_start(group=group, user=user, send=send, because=because))
+        except NothingToReplay:
+            continue
+    return replays
 
 
 def replay_item_finish(*, item_id: int, now: datetime | None = None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -14,12 +14,25 @@ from connector.clients import vantagepoint_client
 from connector.display import EMPTY, pre, tenant_time_column
 from connector.failures import IntegrationFailure
 from connector.listing import LargeTableAdmin
+from console.replays import mapping_saved_replay
 from tenants.scoping import TenantListFilter, TenantScopedAdmin, TenantScopedInline
 
 from .display import x12_segment_lines
 from .inbound.resolve import RecordCheck
 from .links import invoices_answered_by, invoices_in_file
 from .models import InboundFile, MappingKind, MappingOverride, PartnerClient, TradingPartner
+
+
+# -- a saved mapping replays what waits on it ----------------------------------------------------
+def replay_waiting_on(request, *, tenant_id: int, kind: str, values: list[str], what: str) -> None:
+    """Replay every document triage found waiting on the mapping just saved (queued when the
+    save commits, audited by the console), and say so with a link to each job's progress."""
+    replays = mapping_saved_replay(tenant_id=tenant_id, kind=kind, values=values, user=request.user,
+                                   because=f"{what} saved by {request.user}")
+    for replay in replays:
+        messages.success(request, format_html(
+            'Replaying the {} document{} waiting on {}: <a href="{}">follow their progress</a>.', replay.total,
+            "" if replay.total == 1 else "s", what, reverse("admin:console_groupreplay_change", args=[replay.pk])))
 
 
 class PartnerClientInline(TenantScopedInline, admin.TabularInline):
@@ -59,6 +72,9 @@ class TradingPartnerAdmin(TenantScopedAdmin):
         for instance in formset.save(commit=False):
             instance.tenant_id = form.instance.tenant_id
             instance.save()
+            if isinstance(instance, PartnerClient):
+                replay_waiting_on(request, tenant_id=instance.tenant_id, kind="client", values=[instance.client_id],
+                                  what=f"client {instance.name or instance.client_id} billed through {form.instance}")
         for obj in formset.deleted_objects:
             obj.delete()
 
@@ -103,6 +119,11 @@ class MappingOverrideAdmin(TenantScopedAdmin):
     list_filter = (("tenant", TenantListFilter), "kind")
     search_fields = ("source_value", "target")
     deletable = True
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        replay_waiting_on(request, tenant_id=obj.tenant_id, kind=obj.kind, values=[obj.source_value],
+                          what=f"{obj.kind} mapping {obj.source_value} → {obj.target}")
 
 
 @admin.register(InboundFile)

@@ -1,19 +1,20 @@
 """The admin's home: per flow, documents per day by outcome as SVG, the backlog, the oldest
 open failure, last success and next run, connections; in the tenant's zone; a number of
 queries that does not grow with the data, and no payload column read."""
-import json
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import PeriodicTask
 
+from connector.flows import get_flow
 from connector.models import Document, DocumentState, SyncRun, SyncRunStatus
-from connector.schedules import RUN_FLOW_TASK
-from console.overview import documents_per_day, overview_scope
+from connector.schedules import schedule_cadence_set, schedule_enable, schedule_ensure, schedule_skip_record
+from console.overview import documents_per_day, next_run_at, next_runs, overview_scope
 from console.triage import triage_pass
+from console.zones import local_time
 from tenants.models import Role, VantagepointConnection
 from tests.factories import make_connections, make_tenant, make_user
 
@@ -102,21 +103,70 @@ def test_a_superuser_sees_every_tenant_or_picks_one(client):
     assert 'id="console-zone">Europe/Berlin<' in html and "Sent or posted (2)" in html
 
 
-def test_next_run_comes_from_the_periodic_task_and_connections_show_their_last_test(client):
-    tenant = make_tenant(slug="alpha")
+def test_next_run_comes_from_the_schedule_and_connections_show_their_last_test(client):
+    tenant = make_tenant(slug="alpha", time_zone="America/New_York")
     make_connections(tenant)
     VantagepointConnection.objects.filter(tenant=tenant).update(last_tested_at=timezone.now(),
                                                                 last_test_result="OK\nLogged in as api")
-    every_5, _ = IntervalSchedule.objects.get_or_create(every=300, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.create(name=f"echo for {tenant.slug}", task=RUN_FLOW_TASK, interval=every_5,
-                                kwargs=json.dumps({"tenant_id": tenant.pk, "flow": "echo"}),
-                                last_run_at=timezone.now() - timedelta(minutes=1))
+    schedule = schedule_ensure(tenant=tenant, flow=get_flow("echo")).schedule
+    schedule_cadence_set(schedule=schedule, every_minutes=5)
+    last_run = timezone.now() - timedelta(minutes=1)
+    PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(last_run_at=last_run)
     client.force_login(make_user(tenant=tenant))
     html = client.get("/admin/").content.decode()
-    section = html[html.index('id="flow-echo"'):]
-    assert "Next run" in section and "at the next beat tick" not in section.split("</section>")[0]
+    section = html[html.index('id="flow-echo"'):].split("</section>")[0]
+    expected = local_time(last_run + timedelta(minutes=5), "America/New_York")
+    assert f"{expected}; every 5 minutes" in section, section
     connections = html[html.index('id="console-connections"'):]
     assert "Vantagepoint" in connections and "OK" in connections and "never tested" in connections
+
+
+def next_run_of(tenant, now):
+    scope = overview_scope(user=make_user(tenant=tenant), tenant_slug=None)
+    return next_runs(scope=scope, now=now)["echo"][0]
+
+
+def test_a_daily_cadence_runs_next_at_its_wall_clock_time_in_the_tenants_zone_across_daylight_saving():
+    tenant = make_tenant(slug="alpha", time_zone="America/New_York")
+    schedule = schedule_ensure(tenant=tenant, flow=get_flow("echo")).schedule
+    schedule_cadence_set(schedule=schedule, daily_at=time(7, 30))
+    task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
+    # Saturday 7 March 2026, 08:00 EST, after today's run: next is Sunday 07:30, by then EDT.
+    now = datetime(2026, 3, 7, 13, 0, tzinfo=UTC)
+    task.last_run_at = datetime(2026, 3, 7, 12, 30, tzinfo=UTC)
+    task.save(update_fields=["last_run_at"])
+    run = next_run_of(tenant, now)
+    assert run.when == datetime(2026, 3, 8, 11, 30, tzinfo=UTC) and run.when_text == "2026-03-08 07:30 EDT"
+    assert run.cadence == "daily at 07:30 (America/New_York)" and run.words == ""
+    # Never run yet (beat counts from when it loads it): the next 07:30 from now.
+    PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=None)
+    assert next_run_of(tenant, datetime(2026, 12, 1, 11, 0, tzinfo=UTC)).when_text == "2026-12-01 07:30 EST"
+    task.refresh_from_db()
+    assert next_run_at(task, now=datetime(2026, 12, 1, 13, 0, tzinfo=UTC)) == datetime(2026, 12, 2, 12, 30, tzinfo=UTC)
+
+
+def test_paused_by_a_person_or_by_its_connections_and_skipped_ticks_are_said():
+    tenant = make_tenant(slug="alpha")
+    make_connections(tenant)
+    schedule = schedule_ensure(tenant=tenant, flow=get_flow("echo")).schedule
+    schedule_enable(schedule=schedule, enabled=False)
+    run = next_run_of(tenant, timezone.now())
+    assert run.when is None and run.words == "paused (switched off on the schedules page)"
+    schedule_enable(schedule=schedule, enabled=True)
+    PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(enabled=False)  # as connections off do
+    assert next_run_of(tenant, timezone.now()).words == "paused (the tenant or a connection the flow needs is off)"
+    PeriodicTask.objects.filter(pk=schedule.periodic_task_id).update(
+        enabled=True, last_run_at=timezone.now() - timedelta(hours=2))
+    schedule_skip_record(tenant=tenant, flow_name="echo")
+    schedule_skip_record(tenant=tenant, flow_name="echo")
+    run = next_run_of(tenant, timezone.now())
+    assert run.words == "due now" and run.skipped == 2
+    assert run.skipped_text.startswith("2 ticks skipped (a run was still going), the last 20")
+
+
+def test_a_tenant_never_scheduled_says_so():
+    tenant = make_tenant(slug="alpha")
+    assert next_run_of(tenant, timezone.now()).words == "not scheduled (its connections were never enabled)"
 
 
 def test_the_login_page_still_guards_the_overview(client):
