@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_sweeper_schedule'),
+        ('billing', '0004_ar_stripe'),
         ('connector', '0008_document_search_trigram'),
         ('tenants', '0004_webhook_settings_moved_to_billing'),
     ]
