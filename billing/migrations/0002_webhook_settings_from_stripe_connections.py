@@ -7,12 +7,17 @@ decrypted from the old column and encrypted again into the new one, never seen i
 """
 from django.db import migrations
 
+# Only the columns this migration knows: tenants' later migrations (which add columns to
+# StripeConnection) may stand before or after this one in a plan, and one unapplied first
+# must not be selected.
+COLUMNS = ("id", "tenant_id", "webhook_uuid", "webhook_secrets")
+
 
 def forward(apps, schema_editor):
     StripeConnection = apps.get_model("tenants", "StripeConnection")
     WebhookEndpoint = apps.get_model("billing", "WebhookEndpoint")
     WebhookSecret = apps.get_model("billing", "WebhookSecret")
-    for connection in StripeConnection.objects.all():
+    for connection in StripeConnection.objects.only(*COLUMNS):
         secrets = [line.strip() for line in connection.webhook_secrets.splitlines() if line.strip()]
         endpoint, _ = WebhookEndpoint.objects.get_or_create(
             uuid=connection.webhook_uuid,
@@ -25,7 +30,7 @@ def forward(apps, schema_editor):
 def backward(apps, schema_editor):
     StripeConnection = apps.get_model("tenants", "StripeConnection")
     WebhookEndpoint = apps.get_model("billing", "WebhookEndpoint")
-    for connection in StripeConnection.objects.all():
+    for connection in StripeConnection.objects.only(*COLUMNS):
         endpoint = WebhookEndpoint.objects.filter(tenant_id=connection.tenant_id).order_by("created_at").first()
         if endpoint is None:
             continue
