@@ -9,17 +9,22 @@ by default), real time, its rate limit at 25 requests/s per account like Stripe'
 over it, 429 with Stripe-Should-Retry. Vantagepoint is its simulator in process (1,000
 invoices posted over 20 client firms, the tenant billing every firm). The bench's database is
 its own PostgreSQL database (STRIPE_BENCH_DATABASE_URL, or DATABASE_URL's server and name plus
-`_stripe_bench`), created, migrated, then dropped. `--workers` threads (12) take the documents
-from one queue and run them through the flow's steps, as Celery workers would, all pacing
-Stripe through the one shared limiter (connector/ratelimit.py: Redis when REDIS_URL is set).
-A document waits mostly on PostgreSQL's commits (about 60 statements each, measured with
---workers 1 under cProfile), so threads overlap well; 4 reached 0.69 of the limit, 10 0.91.
+`_stripe_bench`), created, migrated, then dropped. The documents are fanned out over
+`--processes` forked processes (3 when REDIS_URL is set, else 1) of `--workers` threads (12)
+each, which run them through the flow's steps as Celery worker processes would, all pacing
+Stripe through the one shared limiter (connector/ratelimit.py: Redis across processes). A
+document waits mostly on PostgreSQL's commits (about 60 statements each, measured in one
+thread under cProfile), so threads overlap well (one process: 4 threads reached 0.69 of the
+limit, 10 0.91 at a load average of 8); processes get more of a busy machine's CPU.
 
 Figures, from the simulator's own log of requests: the requests it accepted per second over
-the flow's run, ÷ its limit; the 429s; duplicates (a Vantagepoint invoice with more than one
-Stripe invoice, a firm with more than one customer). The reference row, measured in the same
-run against the same simulator: a bare StripeBillingClient sending GET /v1/account through
-the same limiter, i.e. the ceiling the pacing allows without any of the flow's work.
+the flow's run, ÷ its limit; the 429s (a refused request spent a slot of the limiter: on a
+loaded machine a thread that wakes late sends next to one that woke on time, and Stripe's
+one-second window counts both); duplicates (a Vantagepoint invoice with more than one Stripe
+invoice, a firm with more than one customer). The reference row, measured in the same run
+against the same simulator and fanned out the same way: a bare StripeBillingClient sending
+GET /v1/account through the same limiter, the ceiling the pacing allows on this machine now
+without any of the flow's work.
 
 Target (issue 11): achieved rate ÷ limit ≥ 0.9 and 0 duplicates; exit status 1 on a miss
 (not with --quick). The machine is shared: the load average is printed with the figures.
@@ -104,6 +109,60 @@ class Row:
         return self.rate / LIMIT
 
 
+def fan_out(job, items: list, *, processes: int, threads: int) -> list[str]:
+    """Run `job(item)` over the items in `processes` forked processes of `threads` threads each,
+    as Celery worker processes would; returns the errors the jobs returned."""
+    import multiprocessing
+
+    from django.db import connection, connections
+
+    def run_threads(share: list, errors: list[str]) -> None:
+        work: queue.Queue = queue.Queue()
+        for item in share:
+            work.put(item)
+
+        def worker() -> None:
+            try:
+                while True:
+                    try:
+                        item = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    error = job(item)
+                    if error:
+                        errors.append(error)
+            finally:
+                connection.close()
+
+        pool = [threading.Thread(target=worker, name=f"worker-{n}") for n in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+
+    errors: list[str] = []
+    if processes == 1:
+        run_threads(items, errors)
+        return errors
+    connections.close_all()  # a forked child opens its own
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+
+    def child(share: list) -> None:
+        found: list[str] = []
+        run_threads(share, found)
+        results.put(found)
+
+    children = [context.Process(target=child, args=(items[n::processes],)) for n in range(processes)]
+    for process in children:
+        process.start()
+    for _ in children:
+        errors.extend(results.get())
+    for process in children:
+        process.join()
+    return errors
+
+
 def accepted_window(records: list[dict], since: float) -> tuple[int, int, float]:
     """(accepted, 429s, seconds from the first to the last accepted) of the API requests since `since`."""
     api = [r for r in records if r["at"] >= since and not r["path"].startswith("/_sandbox")]
@@ -117,8 +176,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="100 invoices; the target is not judged")
     parser.add_argument("--invoices", type=int, default=None)
     parser.add_argument("--workers", type=int, default=12, help="threads running documents, as Celery workers would")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="worker processes (default 3 with REDIS_URL, whose limiter they share; else 1)")
     parser.add_argument("--port", type=int, default=8320)
     args = parser.parse_args(argv)
+    if args.processes is None:
+        args.processes = 3 if os.environ.get("REDIS_URL") else 1
+    if args.processes > 1 and not os.environ.get("REDIS_URL"):
+        print("more than one process needs REDIS_URL: the processes pace Stripe through one Redis limiter")
+        return 1
     invoices = args.invoices or (100 if args.quick else 1000)
 
     from cryptography.fernet import Fernet
@@ -227,48 +293,35 @@ def _run(args: argparse.Namespace, invoices: int, database_url: str) -> int:
                                   source="bench")[0].pk for i in posted]
     connection.close()
 
-    # The reference: the bare client, paced by the same limiter, as many requests as a tenth of the flow's.
+    fan = f"{args.processes} process{'es' if args.processes > 1 else ''} × {args.workers} threads"
+
+    # The reference: the bare client, paced by the same limiter, fanned out the same way.
     reference_requests = max(50, invoices)
-    since = time.time()
-    with StripeBillingClient(stripe_connection, limiter=shared_limiter()) as bare:
-        for _ in range(reference_requests):
+
+    def account(n: int) -> str | None:
+        with StripeBillingClient(stripe_connection, limiter=shared_limiter()) as bare:
             bare.account()
+        return None
+
+    since = time.time()
+    errors = fan_out(account, list(range(reference_requests)), processes=args.processes, threads=args.workers)
     accepted, limited, seconds = accepted_window(sim.get("/_sandbox/requests").json(), since - 1)
-    reference = Row("bare client, GET /v1/account", "requests", reference_requests, accepted, limited, seconds)
+    reference = Row(f"bare client GET /v1/account, {fan}", "requests", reference_requests, accepted, limited,
+                    seconds)
     time.sleep(1.5)  # leave the reference's second behind before the flow starts
 
-    work: queue.Queue[int] = queue.Queue()
-    for pk in documents:
-        work.put(pk)
-    errors: list[str] = []
-
-    def worker() -> None:
-        try:
-            while True:
-                try:
-                    pk = work.get_nowait()
-                except queue.Empty:
-                    return
-                document = Document.objects.select_related("tenant").get(pk=pk)
-                for _ in range(10):  # a retry's schedule, without waiting for it
-                    document = document_process(document, trigger=Trigger.SCHEDULED if _ == 0 else Trigger.RETRY)
-                    if document.state != DocumentState.RETRYING:
-                        break
-                if document.state != DocumentState.SENT:
-                    errors.append(f"{document.external_key}: {document.state} {document.last_error}")
-        finally:
-            connection.close()
+    def process(pk: int) -> str | None:
+        document = Document.objects.select_related("tenant").get(pk=pk)
+        for attempt in range(10):  # a retry's schedule, without waiting for it
+            document = document_process(document, trigger=Trigger.SCHEDULED if attempt == 0 else Trigger.RETRY)
+            if document.state != DocumentState.RETRYING:
+                break
+        return None if document.state == DocumentState.SENT else \
+            f"{document.external_key}: {document.state} {document.last_error}"
 
     since = time.time()
     started = time.monotonic()
-    if args.workers == 1:
-        worker()  # in the main thread (what a profiler sees)
-    else:
-        threads = [threading.Thread(target=worker, name=f"worker-{n}") for n in range(args.workers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    errors = fan_out(process, documents, processes=args.processes, threads=args.workers)
     wall = time.monotonic() - started
     records = sim.get("/_sandbox/requests").json()
     accepted, limited, seconds = accepted_window(records, since - 0.5)
@@ -281,16 +334,16 @@ def _run(args: argparse.Namespace, invoices: int, database_url: str) -> int:
     per_firm = Counter(c["metadata"]["vp_client_id"] for c in customers)
     duplicates = sum(n - 1 for n in per_invoice.values() if n > 1) + sum(n - 1 for n in per_firm.values() if n > 1)
     finalized = sum(1 for i in stripe_invoices if i["status"] == "open")
-    flow = Row(f"ar-stripe, {args.workers} workers", "invoices", invoices, accepted, limited, seconds, duplicates)
+    flow = Row(f"ar-stripe, {fan}", "invoices", invoices, accepted, limited, seconds, duplicates)
 
     load = os.getloadavg()
     print(f"\nStripe simulator over HTTP, {LIMIT:.0f} requests/s per account (Stripe's test mode); "
           f"{invoices:,} invoices of {LINES} lines, {len(per_firm)} customers; load average {load[0]:.1f} "
           f"on {os.cpu_count()} CPUs\n")
-    print(f"{'run':<34} {'work':>16} {'accepted':>9} {'429s':>6} {'seconds':>8} {'req/s':>7} {'÷ limit':>8} "
+    print(f"{'run':<50} {'work':>16} {'accepted':>9} {'429s':>6} {'seconds':>8} {'req/s':>7} {'÷ limit':>8} "
           f"{'duplicates':>10}")
     for row in (reference, flow):
-        print(f"{row.what:<34} {row.count:>8,} {row.units:<7} {row.accepted:>9,} {row.rejected_429:>6,} "
+        print(f"{row.what:<50} {row.count:>8,} {row.units:<7} {row.accepted:>9,} {row.rejected_429:>6,} "
               f"{row.seconds:>8.1f} {row.rate:>7.2f} {row.ratio:>8.3f} "
               f"{'' if row.duplicates is None else row.duplicates:>10}")
     print(f"\nflow: {finalized:,} of {invoices:,} invoices finalized in {wall:.1f} s wall "

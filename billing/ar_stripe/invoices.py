@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.failures import DataFailure, MappingMissing
-from connector.models import Document, DocumentState
+from connector.models import Document, DocumentState, EffectState
 from connector.pipeline import StepContext
 from connector.vantagepoint.records import ARInvoice, ARInvoiceLine
 
@@ -81,7 +81,7 @@ def stripe_invoice_send(ctx: StepContext, *, stripe: StripeBillingClient, invoic
     expected = minor_units(invoice.total, currency, what=f"invoice {invoice.invoice} total")
     metadata = invoice_metadata(document, invoice)
     declared = ctx.effect_declare("create_invoice", key=_key(ctx, invoice, "create_invoice"))
-    if declared.state == "intended" and declared.calls == 0:
+    if declared.state == EffectState.INTENDED and declared.calls == 0:
         duplicate = invoice_already_in_stripe(stripe, document, invoice)
         if duplicate is not None:
             ctx.finish(DocumentState.DUPLICATE, f"invoice {invoice.invoice} (period {invoice.period}, posting "
