@@ -151,9 +151,10 @@ def post(ctx: StepContext) -> None:
 
 
 def _wake_refunds(ctx: StepContext, payments: list[str]) -> None:
-    """Refunds of this tenant waiting for these payments' receipts try again now."""
+    """Refunds of this tenant waiting for these payments' receipts try again now (one that gave
+    up waiting too: Stripe may deliver the payment's event up to three days late)."""
     waiting = list(Document.objects.filter(
-        tenant_id=ctx.document.tenant_id, flow=STRIPE_PAYMENT, state=DocumentState.RETRYING,
+        tenant_id=ctx.document.tenant_id, flow=STRIPE_PAYMENT, state__in=(DocumentState.RETRYING, DocumentState.FAILED),
         **{f"external_ids__{WAITS_FOR}__in": payments}).values_list("pk", flat=True))
     if waiting:
         documents_queue(waiting, trigger=Trigger.RETRY)

@@ -19,6 +19,7 @@ from billing.stripe import StripeBillingClient, StripeCharge, StripeInvoice, Str
 from connector.failures import DataFailure
 
 SYSTEM = "stripe"
+BASIL = "2025-03-31.basil"  # since this API version, invoice payments link an invoice to what paid it
 REFUNDS = "/v1/refunds"
 
 INVOICE_EVENTS = ("invoice.paid", "invoice.payment_succeeded")
@@ -145,8 +146,10 @@ def event_fetch(stripe: StripeBillingClient, event: StripeEventRef, *, zone: str
 
 
 def _invoice(stripe: StripeBillingClient, invoice_id: str, event: StripeEventRef) -> StripeInvoice:
+    """With its invoice payments since 2025-03-31.basil; before, the invoice names its payment
+    itself and `payments` cannot be expanded."""
     try:
-        return stripe.retrieve_invoice(invoice_id)
+        return stripe.retrieve_invoice(invoice_id, with_payments=stripe.api_version >= BASIL)
     except StripeNotFound as exc:
         raise _missing("invoice", invoice_id, event, exc) from None
 
@@ -168,11 +171,8 @@ def _invoice_of(stripe: StripeBillingClient, payment_intent: str | None, charge_
 
 def invoice_payments(stripe: StripeBillingClient, invoice: StripeInvoice, *, zone: str) -> tuple[Movement, ...]:
     """Every paid payment of the invoice (a partial one too), each for what it paid."""
-    payments = invoice.payments
-    if payments is None:  # retrieved at an API version without invoice payments
-        payments = tuple(stripe.list_invoice_payments(invoice_id=invoice.id))
     found = []
-    for payment in payments:
+    for payment in invoice.payments or ():
         if payment.status != "paid" or not (payment.payment_intent or payment.charge):
             continue
         paid_at = (payment.raw.get("status_transitions") or {}).get("paid_at") or payment.raw.get("created")
@@ -180,13 +180,22 @@ def invoice_payments(stripe: StripeBillingClient, invoice: StripeInvoice, *, zon
                               amount_minor=int(payment.amount_paid or 0), currency=payment.currency,
                               on=_day(paid_at, zone), payment=payment.payment_intent or payment.charge or "",
                               charge=payment.charge or ""))
-    if not found and invoice.raw.get("payment_intent") and invoice.amount_paid:  # before basil
-        intent = invoice.raw["payment_intent"]
-        intent = intent.get("id") if isinstance(intent, dict) else intent
+    if invoice.payments is None and invoice.amount_paid and (invoice.raw.get("payment_intent")
+                                                             or invoice.raw.get("charge")):
+        # Before basil the invoice names one payment (its first) and no amounts per payment:
+        # the charges' own events post each payment; this one posts that first payment.
+        intent = _id_of(invoice.raw.get("payment_intent")) or _id_of(invoice.raw.get("charge")) or ""
+        charge = stripe.retrieve_charge(_id_of(invoice.raw.get("charge"))) if invoice.raw.get("charge") else None
         paid_at = (invoice.raw.get("status_transitions") or {}).get("paid_at")
-        found.append(Movement(kind=PAYMENT, reference=intent, amount_minor=invoice.amount_paid,
-                              currency=invoice.currency, on=_day(paid_at, zone), payment=intent))
+        found.append(Movement(kind=PAYMENT, reference=intent,
+                              amount_minor=charge.amount if charge else invoice.amount_paid,
+                              currency=invoice.currency, on=_day(charge.raw.get("created") if charge else paid_at, zone),
+                              payment=intent, charge=charge.id if charge else ""))
     return tuple(found)
+
+
+def _id_of(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _charge_payment(stripe: StripeBillingClient, charge: StripeCharge, invoice: StripeInvoice, *,

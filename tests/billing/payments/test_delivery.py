@@ -127,3 +127,54 @@ def test_a_failed_document_replayed_from_the_delivery_ledger_posts_its_receipt(
     assert len(cr_rows(vp_sim, invoice=invoice.invoice)) == 1
     assert document.audit_events.filter(action="replay", actor="sam").exists(), "resumed for the user who asked"
     assert document.attempts.filter(step="fetch").count() == 1, "resumed at match, not from scratch"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_events_of_one_payment_processed_at_the_same_moment_make_one_receipt(
+        tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+    """invoice.paid, invoice.payment_succeeded and charge.succeeded in three workers at once, all
+    past their look in the CR ledger before any receipt exists: Vantagepoint's refusal of a second
+    batch of the payment's batch name leaves one receipt."""
+    from django.db import connection
+
+    from connector.celery import app as celery_app
+
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice)
+    charge = stripe_sim.pay_invoice(opened["id"])
+    assert all(a.ok for a in stripe_sim.deliver_pending())
+    work = list(sent_tasks)
+    sent_tasks.clear()
+    assert len(work) == 3
+    together = threading.Barrier(len(work), timeout=30)
+
+    def all_at_the_create():
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    vp_sim.faults.call(all_at_the_create, path="/DataEntry/crControl", method="POST", times=len(work))
+    errors: list[BaseException] = []
+
+    def process(name, kwargs) -> None:
+        try:
+            celery_app.tasks[name].apply(kwargs=kwargs).get()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=process, args=item) for item in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert not together.broken, "all three reached the create together"
+
+    rows = cr_rows(vp_sim, invoice=invoice.invoice)
+    assert [(r["RefNo"], r["Amount"]) for r in rows] == [(charge["payment_intent"], invoice.total)], "one receipt"
+    states = sorted(d.state for d in documents(tenant))
+    assert states == [DocumentState.DUPLICATE, DocumentState.DUPLICATE, DocumentState.POSTED], \
+        [(d.source, d.state, d.last_error) for d in documents(tenant)]

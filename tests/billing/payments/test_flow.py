@@ -188,3 +188,36 @@ def test_an_event_for_a_deleted_invoice_is_a_clear_data_failure(tenant, pay_endp
     assert f"invoice {draft['id']} of event invoice.paid evt_for_a_deleted_invoice is not in Stripe" \
         in document.last_error
     assert document.step == "fetch", "a replay starts again by re-fetching"
+
+
+def test_a_refund_that_gave_up_waiting_is_posted_when_its_payment_arrives_at_last(
+        tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+    from connector.celery import app
+    from connector.models import Trigger
+    from connector.replay import document_replay
+    from connector.retry import RETRY_SCHEDULE
+
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice(stripe_http, tenant, invoice)
+    for event_type in ("charge.succeeded", "invoice.paid", "invoice.payment_succeeded"):
+        stripe_sim.hold_next(event_type)
+    charge = stripe_sim.pay_invoice(opened["id"])
+    refund = stripe_sim.refund_charge(charge["id"])
+    stripe_sim.deliver_pending()
+    refund_document = next(d for d in documents(tenant) if d.mapped == {} and "refund.created" in d.source)
+    item = next(t for t in sent_tasks if t[1]["document_id"] == refund_document.pk)
+    sent_tasks.remove(item)
+    app.tasks[item[0]].apply(kwargs=item[1]).get()
+    refund_document.refresh_from_db()
+    refund_document.retry_count = len(RETRY_SCHEDULE)  # a day of retries went by
+    refund_document.save(update_fields=["retry_count"])
+    document_replay(refund_document, user=None, trigger=Trigger.RETRY)
+    refund_document.refresh_from_db()
+    assert refund_document.state == DocumentState.FAILED and "gave up" in refund_document.audit_events.latest(
+        "at").reason
+
+    run_sent(sent_tasks)  # the payment's events, days late
+    refund_document.refresh_from_db()
+    assert refund_document.state == DocumentState.POSTED, refund_document.last_error
+    rows = {r["RefNo"]: r["Amount"] for r in cr_rows(vp_sim, invoice=invoice.invoice)}
+    assert rows == {charge["payment_intent"]: invoice.total, refund["id"]: -invoice.total}

@@ -103,3 +103,23 @@ def test_the_document_page_shows_the_receipt_the_ar_status_and_the_links(
     assert f"https://dashboard.stripe.com/test/invoices/{opened['id']}" in page
     listing = client.get(reverse("admin:connector_document_changelist") + f"?q={opened['id']}").content.decode()
     assert invoice.invoice in listing and "50.00" in listing, "found by the Stripe invoice id, with its business columns"
+
+
+def test_a_connection_pinned_before_invoice_payments_existed_posts_the_same_receipts(
+        tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+    """At API version 2024-06-20 the invoice names its payment and charge itself, a charge names
+    its invoice, and `payments` cannot be expanded: the flow reads those instead."""
+    from tenants.models import StripeConnection
+
+    StripeConnection.objects.filter(tenant=tenant).update(api_version="2024-06-20")
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice)
+    first = stripe_sim.pay_invoice(opened["id"], amount=6000)
+    second = stripe_sim.pay_invoice(opened["id"])
+    deliver_all(stripe_sim, sent_tasks)
+
+    rows = {r["RefNo"]: r["Amount"] for r in cr_rows(vp_sim, invoice=invoice.invoice)}
+    assert rows == {first["payment_intent"]: Decimal("60.00"), second["payment_intent"]: invoice.total - 60}
+    assert {d.state for d in documents(tenant)} <= {DocumentState.POSTED, DocumentState.DUPLICATE}
+    assert not [r for r in stripe_sim.requests_to(path_contains="/v1/") if r.status and r.status >= 400], \
+        "no request the old version refuses"
