@@ -12,7 +12,8 @@ the ORM's insert does, so the SQL follows the model and works on PostgreSQL and 
 On PostgreSQL the statements go through a psycopg cursor with server-side binding: the
 parameters travel beside the SQL instead of being quoted into it, which for a 3 KB body
 halves the CPU on both ends (Django's own cursors quote on the client). No statement is
-prepared, so a transaction-pooling proxy in front of PostgreSQL stays safe.
+prepared here; the webhook's own statement is (receive.py), unless DISABLE_SERVER_SIDE_CURSORS says
+a transaction-pooling proxy is in front of PostgreSQL.
 """
 from __future__ import annotations
 
