@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from billing.models import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
 from billing.webhooks import handoff
+from connector.documents import document_receive
+from connector.models import AuditEvent, Document
 
 from .conftest import OTHER_SECRET, deliver, signed_event
 
@@ -104,3 +106,29 @@ def test_a_failing_send_does_not_stop_the_nudger(monkeypatch):
     while len(calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(calls) == 2
+
+
+def test_a_document_another_drain_made_meanwhile_is_not_made_or_sent_twice(client, endpoint, sent_tasks, monkeypatch):
+    monkeypatch.setattr(handoff, "NUDGE_IN_BACKGROUND", True)  # no drain from the request: this test runs it
+    monkeypatch.setattr(handoff, "_nudger", type("Quiet", (), {"nudge": lambda self: None})())
+    for event_id in ("evt_raced_by_another_drain", "evt_drained_here"):
+        body, signature = signed_event(event_id)
+        assert deliver(client, endpoint, body, signature).status_code == 200
+    assert not Document.objects.exists()
+
+    summarize = handoff.document_summarize
+
+    def another_drain_commits_first(document):
+        if document.external_key == "evt_raced_by_another_drain" and not Document.objects.exists():
+            document_receive(tenant=document.tenant, flow=document.flow, external_key=document.external_key,
+                             raw=document.raw, source=document.source)
+        return summarize(document)
+
+    monkeypatch.setattr(handoff, "document_summarize", another_drain_commits_first)
+    assert handoff.webhook_events_drain() == {"documents": 1, "queued": 1, "refused": 0}
+    assert Document.objects.count() == 2
+    here = Document.objects.get(external_key="evt_drained_here")
+    assert sent_tasks == [("connector.process_document", {"document_id": here.pk, "trigger": "webhook", "user_id": None})]
+    assert AuditEvent.objects.filter(action="received").count() == 2, "one each"
+    assert not WebhookEvent.objects.filter(document__isnull=True).exists()
+    assert handoff.webhook_events_drain() == {"documents": 0, "queued": 0, "refused": 0}, "a redelivered nudge"
