@@ -15,7 +15,11 @@ from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
-application = get_wsgi_application()
+from connector.handlers import lean_application  # noqa: E402
+
+# As connector/wsgi.py serves it: the webhook URL with its short middleware list, the rest
+# (the floor's URL included) with the project's full one.
+application = lean_application(get_wsgi_application())
 
 
 @csrf_exempt

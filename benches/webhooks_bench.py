@@ -12,8 +12,11 @@ leaves the CPU to another. The same loopback client sends the same 5,000 signed
 invoice.paid events (about 2.6 KB each, pretty-printed like Stripe's) first to a bare Django
 view that only answers 200 (the floor), then to the webhook URL, each on a new connection,
 `--concurrency` (8) at a time. Figures: accepted per second, latency percentiles, the CPU
-gunicorn and PostgreSQL spent per request, and afterwards every event, delivery, document
-and queued message counted in the database and the broker (lost = sent - stored).
+gunicorn and PostgreSQL spent per request. The request writes the delivery and the event
+only (billing/webhooks/receive.py): afterwards the bench runs the outbox drain once, as a
+worker would, timed apart (not part of the rate), then counts every event, delivery,
+document and queued `connector.process_document` message in the database and the broker
+(lost = sent - stored; the drain nudges the web processes sent are counted apart).
 
 The client is a Python epoll loop over non-blocking sockets, every request built and signed
 beforehand: no dependency beyond the standard library, exact per-request latency and status,
@@ -49,6 +52,8 @@ TARGET_RATE = 500.0
 TARGET_P99_MS = 50.0
 WORKERS = 2
 HOST = "127.0.0.1"
+# Seconds to let the web processes' nudger threads send their last nudge before gunicorn stops.
+NUDGER_SETTLE = 1.0
 BENCH_SECRET = "whsec_" + token.token_hex(16)
 
 
@@ -260,19 +265,27 @@ def wait_until_serving(port: int, server: subprocess.Popen, *, timeout: float = 
     raise RuntimeError(f"gunicorn did not answer on {HOST}:{port} within {timeout:.0f}s")
 
 
-def broker_count_and_clear(broker_url: str, queue: str, broker_dir: Path) -> int:
-    """Messages waiting in the bench's queue (then removed: no worker should ever take them)."""
+def broker_count_and_clear(broker_url: str, queue: str, broker_dir: Path) -> dict[str, int]:
+    """Messages waiting in the bench's queue, by task name (then removed: no worker should ever
+    take them)."""
+    import json
+
     if broker_url.startswith("redis"):
         import redis
 
         client = redis.Redis.from_url(broker_url)
-        count = client.llen(queue)
+        messages = client.lrange(queue, 0, -1)
         client.delete(queue)
-        return int(count)
-    files = [p for p in (broker_dir / "queue").glob("*") if p.is_file()]
-    for path in files:
-        path.unlink()
-    return len(files)
+    else:
+        files = [p for p in (broker_dir / "queue").glob("*") if p.is_file()]
+        messages = [path.read_bytes() for path in files]
+        for path in files:
+            path.unlink()
+    counts: dict[str, int] = {}
+    for message in messages:
+        task = json.loads(message).get("headers", {}).get("task", "?")
+        counts[task] = counts.get(task, 0) + 1
+    return counts
 
 
 def main() -> int:
@@ -320,9 +333,12 @@ def main() -> int:
     from django.db import connection
 
     from billing.models import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret
+    from billing.webhooks.handoff import webhook_events_drain
+    from connector.celery import app as celery_app
     from connector.models import Document
     from tenants.models import Tenant
 
+    celery_app.conf.task_default_queue = queue  # what the drain sends goes to the bench's queue too
     call_command("migrate", verbosity=0)
     tenant = Tenant.objects.create(name="Bench", slug="bench")
     endpoint = WebhookEndpoint.objects.create(tenant=tenant, description="bench")
@@ -344,6 +360,8 @@ def main() -> int:
                                                              count=200), concurrency=args.concurrency)
         load("warm-up", port=args.port, requests=requests_build("/bench/floor/", port=args.port, prefix="evt_floor",
                                                              count=200), concurrency=args.concurrency)
+        time.sleep(NUDGER_SETTLE)
+        webhook_events_drain()  # the warm-up's events, so that the drain below counts only the run's
         broker_count_and_clear(broker_url, queue, var_dir / "broker")
         floor = load("bare Django view (floor)", port=args.port, concurrency=args.concurrency, server=server,
                      database_url=database_url,
@@ -352,11 +370,19 @@ def main() -> int:
         webhook = load("webhook view", port=args.port, concurrency=args.concurrency, server=server,
                        database_url=database_url,
                        requests=requests_build(webhook_path, port=args.port, prefix=prefix, count=count))
+        time.sleep(NUDGER_SETTLE)  # the nudgers' last messages (sent from their threads)
     finally:
         server.terminate()
         server.wait(timeout=30)
         server_log.close()
     errors = (var_dir / "gunicorn.log").read_text()
+
+    # What a worker does after the requests: the drain makes the documents and queues their
+    # processing (the bench's queue; no worker takes them). Timed, not part of the rate.
+    nudges = broker_count_and_clear(broker_url, queue, var_dir / "broker").get("billing.drain_webhook_events", 0)
+    drain_cpu, drain_wall = time.process_time(), time.perf_counter()
+    drained = webhook_events_drain()
+    drain_wall, drain_cpu = time.perf_counter() - drain_wall, time.process_time() - drain_cpu
 
     events = WebhookEvent.objects.filter(stripe_id__startswith=prefix)
     stored = events.count()
@@ -364,7 +390,7 @@ def main() -> int:
     deliveries = WebhookDelivery.objects.filter(event__stripe_id__startswith=prefix,
                                                 outcome=DeliveryOutcome.ACCEPTED).count()
     documents = Document.objects.filter(external_key__startswith=prefix).count()
-    in_broker = broker_count_and_clear(broker_url, queue, var_dir / "broker")
+    in_broker = broker_count_and_clear(broker_url, queue, var_dir / "broker").get("connector.process_document", 0)
     connection.close()
     database_drop(database_url)
     shutil.rmtree(var_dir, ignore_errors=True)
@@ -385,8 +411,12 @@ def main() -> int:
               f"{web_ms:>17.2f}{database_ms:>6.2f}{run.client_us_per_request / 1000:>8.2f}")
     print(f"webhook relative to the floor: {webhook.rate / floor.rate:.2f}x the rate, "
           f"+{statistics.median(webhook.latencies) * 1000 - statistics.median(floor.latencies) * 1000:.1f} ms at the median")
-    print(f"afterwards: {stored} events stored, {deliveries} accepted deliveries, {documents} documents, "
-          f"{queued} marked queued, {in_broker} messages in the broker queue; lost {lost}")
+    print(f"during the run: {nudges} drain nudges sent by the web processes for {webhook.ok} events")
+    print(f"afterwards, one drain as a worker runs it: {drained['documents']} documents made and "
+          f"{drained['queued']} processings queued in {drain_wall:.1f} s ({drained['documents'] / drain_wall:,.0f} "
+          f"events/s, {drain_cpu / max(1, drained['documents']) * 1000:.2f} ms of its CPU per event)")
+    print(f"then: {stored} events stored, {deliveries} accepted deliveries, {documents} documents, "
+          f"{queued} marked queued, {in_broker} process_document messages in the broker queue; lost {lost}")
     busiest = max(floor.client_cpu / floor.wall, webhook.client_cpu / webhook.wall)
     print(f"client: at most {busiest:.0%} of one core busy; its CPU per request would drive "
           f"{1e6 / webhook.client_us_per_request:,.0f} requests/s on one core")

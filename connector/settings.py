@@ -72,6 +72,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# URLs machines post to (the Stripe webhook) are served with these middleware only: they read
+# no session, user, message or CSRF token (connector/handlers.py, used by connector/wsgi.py).
+WEBHOOK_PATH_PREFIX = "/stripe/webhooks/"
+WEBHOOK_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+
 ROOT_URLCONF = "connector.urls"
 WSGI_APPLICATION = "connector.wsgi.application"
 

@@ -1,4 +1,6 @@
-"""WSGI entry point for gunicorn. Refuses to start when a required secret is missing."""
+"""WSGI entry point for gunicorn. Refuses to start when a required secret is missing.
+
+The Stripe webhook URL is served with a short middleware list (connector/handlers.py)."""
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -6,6 +8,10 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "connector.settings")
 
 application = get_wsgi_application()
+
+from connector.handlers import lean_application  # noqa: E402 - Django is set up by the line above
+
+application = lean_application(application)
 
 from connector.checks import refuse_start_without_secrets  # noqa: E402
 

@@ -23,16 +23,18 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connector.documents import audit_record, document_receive
+from connector.documents import actor_name, audit_record, document_receive
 from connector.locks import exclusive
-from connector.models import DocumentState, Trigger
+from connector.models import AuditEvent, Document, DocumentState, Trigger
+from connector.summary import document_summarize
 
 from ..models import WebhookDelivery, WebhookEvent
 
@@ -62,14 +64,16 @@ class QueueRefused(Exception):
     """The broker did not take the message (down, unreachable); the event stays unqueued."""
 
 
-def document_processing_send(*, document_id: int, trigger: str, user_id: int | None = None) -> None:
-    """Send `connector.process_document` for one document; QueueRefused when the broker fails."""
+def document_processing_send(*, document_id: int, trigger: str, user_id: int | None = None,
+                             producer: Any = None) -> None:
+    """Send `connector.process_document` for one document (through `producer`, one a batch
+    shares, when given); QueueRefused when the broker fails."""
     kwargs = {"document_id": document_id, "trigger": str(trigger), "user_id": user_id}
     try:
         # The representations monitoring shows are given, not derived (Celery's saferepr of the
         # arguments is a tenth of a publish).
         current_app.send_task(PROCESS_DOCUMENT_TASK, kwargs=kwargs, argsrepr="()", kwargsrepr=repr(kwargs),
-                              retry=True, retry_policy=PUBLISH_RETRY)
+                              retry=True, retry_policy=PUBLISH_RETRY, **({"producer": producer} if producer else {}))
     except Exception as exc:  # noqa: BLE001 - any broker failure means "not queued"; the event is safe in the database
         raise QueueRefused(f"{type(exc).__name__}: {exc}") from exc
 
@@ -136,19 +140,25 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> dict[str, int]:
     while True:
         made, taken = _drain_batch(limit)
         counts["documents"] += len(made)
-        for n, (event_id, document_id) in enumerate(made):
-            if not webhook_event_queue(event_id=event_id, document_id=document_id):
-                WebhookEvent.objects.filter(pk__in=[e for e, _ in made[n + 1:]]).update(queued_at=None)
-                counts["refused"] = 1
-                return counts
-            counts["queued"] += 1
+        with current_app.producer_or_acquire() as producer:  # one for the batch
+            for n, (event_id, document_id) in enumerate(made):
+                if not webhook_event_queue(event_id=event_id, document_id=document_id, producer=producer):
+                    WebhookEvent.objects.filter(pk__in=[e for e, _ in made[n + 1:]]).update(queued_at=None)
+                    counts["refused"] = 1
+                    return counts
+                counts["queued"] += 1
         if taken < limit:
             return counts
 
 
 def _drain_batch(limit: int) -> tuple[list[tuple[int, int]], int]:
     """One transaction: up to `limit` waiting events get their document. Returns the (event,
-    document) pairs whose document was made here, and how many events were taken."""
+    document) pairs whose document was made here, and how many events were taken.
+
+    What `document_receive` does for one, done for the batch: the documents that exist read in
+    one query, the new ones (summarized by the engine's hook) and their "received" audit
+    events inserted in two; should another drain have made one meanwhile (the unique key
+    refuses the batch), `document_receive` one by one decides."""
     with transaction.atomic():
         # NO KEY UPDATE: a delivery being inserted holds its event's row FOR KEY SHARE (the
         # foreign key check), which a plain FOR UPDATE would wait for or, here, skip.
@@ -161,24 +171,54 @@ def _drain_batch(limit: int) -> tuple[list[tuple[int, int]], int]:
         for event_id, body in (WebhookDelivery.objects.filter(event_id__in=[e.pk for e in events], verified=True)
                                .order_by("event_id", "pk").values_list("event_id", "body")):
             bodies.setdefault(event_id, bytes(body))
+        documents: dict[tuple[int, str], int] = {
+            (tenant_id, key): pk for tenant_id, key, pk in Document.objects.filter(
+                flow=STRIPE_PAYMENT_FLOW, tenant_id__in={e.tenant_id for e in events},
+                external_key__in={e.stripe_id for e in events}).values_list("tenant_id", "external_key", "pk")}
+        new: dict[tuple[int, str], Document] = {}
+        for event in events:
+            key = (event.tenant_id, event.stripe_id)
+            if key not in documents and key not in new:
+                document = Document(tenant=event.tenant, flow=STRIPE_PAYMENT_FLOW, external_key=event.stripe_id,
+                                    raw=bodies.get(event.pk, b"").decode("utf-8", "replace"), mapped={},
+                                    source=f"Stripe {event.type} (webhook event)", state=DocumentState.RECEIVED)
+                document_summarize(document)
+                new[key] = document
+        made_keys: set[tuple[int, str]] = set()
+        if new:
+            try:
+                with transaction.atomic():
+                    Document.objects.bulk_create(new.values())
+                    AuditEvent.objects.bulk_create(
+                        AuditEvent(tenant_id=d.tenant_id, document=d, actor=actor_name(None), action="received",
+                                   to_state=DocumentState.RECEIVED, reason=d.source) for d in new.values())
+                made_keys = set(new)
+                documents.update((key, d.pk) for key, d in new.items())
+            except IntegrityError:  # another drain made one of them meanwhile
+                for key, d in new.items():
+                    document, created = document_receive(tenant=d.tenant, flow=STRIPE_PAYMENT_FLOW, external_key=key[1],
+                                                         raw=d.raw, source=d.source)
+                    documents[key] = document.pk
+                    if created:
+                        made_keys.add(key)
         now = timezone.now()
         made = []
         for event in events:
-            document, created = document_receive(
-                tenant=event.tenant, flow=STRIPE_PAYMENT_FLOW, external_key=event.stripe_id,
-                raw=bodies.get(event.pk, b"").decode("utf-8", "replace"), source=f"Stripe {event.type} (webhook event)")
+            key = (event.tenant_id, event.stripe_id)
+            event.document_id, event.queued_at = documents[key], now
             # A document another endpoint's event made is that event's to send.
-            WebhookEvent.objects.filter(pk=event.pk).update(document=document, queued_at=now)
-            if created:
-                made.append((event.pk, document.pk))
+            if key in made_keys:
+                made.append((event.pk, event.document_id))
+                made_keys.discard(key)
+        WebhookEvent.objects.bulk_update(events, ["document", "queued_at"])
     return made, len(events)
 
 
-def webhook_event_queue(*, event_id: int, document_id: int) -> bool:
+def webhook_event_queue(*, event_id: int, document_id: int, producer: Any = None) -> bool:
     """Send the processing of an event already stamped queued; when the broker refuses, take
     the stamp off (the sweeper sends it later) and return False."""
     try:
-        document_processing_send(document_id=document_id, trigger=Trigger.WEBHOOK)
+        document_processing_send(document_id=document_id, trigger=Trigger.WEBHOOK, producer=producer)
     except QueueRefused as exc:
         WebhookEvent.objects.filter(pk=event_id).update(queued_at=None)
         log.warning("webhook event %s not queued, the sweeper will retry: %s", event_id, exc)

@@ -28,6 +28,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from django.db import connection, transaction
 
@@ -304,40 +305,56 @@ def _verify_store_key(delivery: WebhookDelivery, incoming: IncomingDelivery, end
     return _receipt(delivery)
 
 
-def _guard_sql() -> str:
+@lru_cache(maxsize=4)
+def _guard_sql(vendor: str) -> str:
     """True when the secret is still active on the endpoint, and the endpoint enabled."""
     endpoint_table, secret_table = (connection.ops.quote_name(m._meta.db_table) for m in (WebhookEndpoint, WebhookSecret))
     return (f"EXISTS (SELECT 1 FROM {secret_table} s JOIN {endpoint_table} e ON e.id = s.endpoint_id "
             "WHERE s.id = %s AND e.id = %s AND e.enabled AND (s.expires_at IS NULL OR s.expires_at > %s))")
 
 
+# The delivery's columns the statement computes: the event it carried and whether it was new.
+_ACCEPTED = "EXISTS (SELECT 1 FROM ev)"
+_DELIVERY_EXPRESSIONS = {
+    "event_id": "COALESCE((SELECT id FROM ev), (SELECT id FROM {event_table} WHERE endpoint_id = %s AND stripe_id = %s))",
+    "outcome": f"CASE WHEN {_ACCEPTED} THEN %s ELSE %s END",
+    "reason": f"CASE WHEN {_ACCEPTED} THEN %s ELSE %s END",
+}
+
+
+@lru_cache(maxsize=4)
+def _accept_sql(vendor: str) -> str:
+    """The statement of _event_insert_postgresql, built once per process from the models."""
+    q = connection.ops.quote_name
+    event_table, delivery_table = q(WebhookEvent._meta.db_table), q(WebhookDelivery._meta.db_table)
+    event_columns = row_values(WebhookEvent())
+    delivery_columns = {column: _DELIVERY_EXPRESSIONS.get(column, placeholder).format(event_table=event_table)
+                        for column, (placeholder, _) in row_values(WebhookDelivery()).items()}
+    return (f"WITH ev AS (INSERT INTO {event_table} ({', '.join(map(q, event_columns))}) "
+            f"SELECT {', '.join(placeholder for placeholder, _ in event_columns.values())} "
+            f"WHERE {_guard_sql(vendor)} ON CONFLICT DO NOTHING RETURNING id) "
+            f"INSERT INTO {delivery_table} ({', '.join(map(q, delivery_columns))}) "
+            f"SELECT {', '.join(delivery_columns.values())} "
+            f"WHERE {_guard_sql(vendor)} RETURNING id, event_id, outcome, reason")
+
+
 def _event_insert_postgresql(event: WebhookEvent, delivery: WebhookDelivery, reasons: dict[str, str], *,
                              at: datetime) -> bool:
     """The event (unless the endpoint has it) and the delivery naming it, in one statement:
     one round trip, committed on its own. False, writing nothing, when the guard fails."""
-    q = connection.ops.quote_name
-    event_table, delivery_table = q(WebhookEvent._meta.db_table), q(WebhookDelivery._meta.db_table)
     guard = [delivery.secret_id, event.endpoint_id, at]
-    accepted = "EXISTS (SELECT 1 FROM ev)"
-    event_values = {column: (placeholder, [value]) for column, (placeholder, value) in row_values(event).items()}
-    delivery_values = {column: (placeholder, [value]) for column, (placeholder, value) in row_values(delivery).items()}
-    delivery_values["event_id"] = (
-        f"COALESCE((SELECT id FROM ev), (SELECT id FROM {event_table} WHERE endpoint_id = %s AND stripe_id = %s))",
-        [event.endpoint_id, event.stripe_id])
-    delivery_values["outcome"] = (f"CASE WHEN {accepted} THEN %s ELSE %s END",
-                                  [DeliveryOutcome.ACCEPTED.value, DeliveryOutcome.DUPLICATE.value])
-    delivery_values["reason"] = (f"CASE WHEN {accepted} THEN %s ELSE %s END",
-                                 [reasons[DeliveryOutcome.ACCEPTED], reasons[DeliveryOutcome.DUPLICATE]])
-    sql_event = ", ".join(sql for sql, _ in event_values.values())
-    sql_delivery = ", ".join(sql for sql, _ in delivery_values.values())
-    params_event = [p for _, values in event_values.values() for p in values]
-    params_delivery = [p for _, values in delivery_values.values() for p in values]
-    sql = (f"WITH ev AS (INSERT INTO {event_table} ({', '.join(map(q, event_values))}) SELECT {sql_event} "
-           f"WHERE {_guard_sql()} ON CONFLICT DO NOTHING RETURNING id) "
-           f"INSERT INTO {delivery_table} ({', '.join(map(q, delivery_values))}) SELECT {sql_delivery} "
-           f"WHERE {_guard_sql()} RETURNING id, event_id, outcome, reason")
+    computed = {"event_id": (event.endpoint_id, event.stripe_id),
+                "outcome": (DeliveryOutcome.ACCEPTED.value, DeliveryOutcome.DUPLICATE.value),
+                "reason": (reasons[DeliveryOutcome.ACCEPTED], reasons[DeliveryOutcome.DUPLICATE])}
+    params = [value for _, value in row_values(event).values()] + guard
+    for column, (_, value) in row_values(delivery).items():
+        params.extend(computed.get(column, (value,)))
+    params.extend(guard)
     with row_cursor() as cursor:
-        cursor.execute(sql, [*params_event, *guard, *params_delivery, *guard])
+        # Prepared: planning this statement costs the server more than running it. Not behind
+        # a transaction-pooling proxy, which Django's DISABLE_SERVER_SIDE_CURSORS announces.
+        cursor.execute(_accept_sql(connection.vendor), params,
+                       prepare=not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"))
         row = cursor.fetchone()
         if row is None:
             return False
@@ -346,9 +363,10 @@ def _event_insert_postgresql(event: WebhookEvent, delivery: WebhookDelivery, rea
         if delivery.event_id is None:
             # A duplicate delivered at the same moment as the first: the first committed after
             # this statement's snapshot was taken (ON CONFLICT waited for it); name it now.
-            cursor.execute(f"UPDATE {delivery_table} SET event_id = (SELECT id FROM {event_table} "
-                           "WHERE endpoint_id = %s AND stripe_id = %s) WHERE id = %s RETURNING event_id",
-                           [event.endpoint_id, event.stripe_id, delivery.pk])
+            q = connection.ops.quote_name
+            cursor.execute(f"UPDATE {q(WebhookDelivery._meta.db_table)} SET event_id = (SELECT id FROM "
+                           f"{q(WebhookEvent._meta.db_table)} WHERE endpoint_id = %s AND stripe_id = %s) "
+                           "WHERE id = %s RETURNING event_id", [event.endpoint_id, event.stripe_id, delivery.pk])
             delivery.event_id = cursor.fetchone()[0]
     return True
 
@@ -356,7 +374,7 @@ def _event_insert_postgresql(event: WebhookEvent, delivery: WebhookDelivery, rea
 def _event_insert(event: WebhookEvent, delivery: WebhookDelivery, reasons: dict[str, str], *, at: datetime) -> bool:
     """The same, in a transaction of a few statements (SQLite)."""
     with transaction.atomic(), row_cursor() as cursor:
-        cursor.execute(f"SELECT {_guard_sql()}", [delivery.secret_id, event.endpoint_id,
+        cursor.execute(f"SELECT {_guard_sql(connection.vendor)}", [delivery.secret_id, event.endpoint_id,
                                                   connection.ops.adapt_datetimefield_value(at)])
         if not cursor.fetchone()[0]:
             return False
