@@ -16,10 +16,12 @@ reports how much the peak grew:
 - large, whole body: the same file taken in as the download step did before (the response
   body in memory, then stored): the reference for the next row, measured in the same run;
 - large, taken in: the same file with the partner's maximum raised above it: streamed to a
-  temporary file in chunks, then stored once. Target: no more than the whole-body row, and at
+  temporary file in chunks, then stored once. Target: no more than the whole-body row (5 MB of
+  noise allowed), and at
   most 3.25 times the file's size (the bytes once, the driver's copy, the database's record).
 
-Reading (parsing) a file that large is not measured: with the maximum in place no file over
+Measured on this machine (50 MB): refused 0.0 MB, taken in 73 MB streamed against 77 MB as a
+whole body, a normal file 0.0 MB. Reading (parsing) a file that large is not measured: with the maximum in place no file over
 it reaches the parser. Exit status 1 when a row misses its target.
 """
 from __future__ import annotations
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 REFUSED_MARGIN_MB = 8
 TAKEN_IN_FACTOR = 3.25
+NOISE_MB = 5  # peak RSS moves by a few MB between identical runs
 
 
 def _free_port() -> int:
@@ -192,7 +195,7 @@ def main(argv: list[str]) -> int:
     size_mb = results["large, taken in"]["size"] / MB
     whole = results["large, whole body"]["growth_mb"]
     targets = {"reference": None, "large, refused": reference + REFUSED_MARGIN_MB, "large, whole body": None,
-               "large, taken in": min(TAKEN_IN_FACTOR * size_mb, whole)}
+               "large, taken in": min(TAKEN_IN_FACTOR * size_mb, whole + NOISE_MB)}
     print(f"{'row':<18} {'file':>9} {'status':<10} {'peak growth':>12} {'target':>10} {'seconds':>8}")
     missed = []
     for row, result in results.items():
