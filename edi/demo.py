@@ -56,6 +56,7 @@ def edi_demo_seed(tenant: Tenant, plan: DemoPlan) -> None:
     python = sys.executable
     plan.processes["vantagepoint-sim"] = [python, "manage.py", "sandbox", "vantagepoint", "--port", str(VP_PORT)]
     plan.processes["cleo-sim"] = [python, "manage.py", "sandbox", "cleo", "--port", str(CLEO_PORT)]
+    plan.processes["partner-sim"] = [python, "manage.py", "demo_partner", "--cleo-port", str(CLEO_PORT)]
     plan.wait_for_ports += [VP_PORT, CLEO_PORT]
     plan.after_start.append(lambda: _drop_supplier_files(CLEO_PORT))
     plan.after_start.append(lambda: _first_cycles(tenant))
@@ -66,6 +67,8 @@ def edi_demo_seed(tenant: Tenant, plan: DemoPlan) -> None:
         f"'{cleo_sandbox.OUTBOUND_FOLDER}'; other clients' invoices wait in 'Needs mapping'.",
         "810-ap imports the supplier files dropped into 'Inbound'; DS-1002 waits for a project mapping "
         "(open it, follow the link, save, replay).",
+        "Harbor Group (the simulated partner) answers each 810 with a 997 in 'Inbound': the second one it "
+        "gets is rejected (AK5 R), the others acknowledged; open the rejected one and use Send corrected….",
     ]
 
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import zoneinfo
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -43,12 +44,12 @@ from connector.flows import Flow, Step, register
 from connector.models import Document, DocumentState, SyncRun
 from connector.pipeline import StepContext
 
-from .cleo import CleoClient, CleoFile, CleoFolder, CleoNotFound, unique_upload_name
+from .cleo import CleoClient, CleoFile, CleoFolder, CleoNotFound, FileTooLarge, unique_upload_name
 from .clients import cleo_client
 from .display import x12_one_segment_per_line
 from .inbound.acknowledge import acknowledgment_build, is_acknowledgment_group
 from .inbound.receive import ReceivedSet, invoices_receive
-from .models import AfterPickup, InboundFile, InboundFileStatus, TradingPartner
+from .models import DEFAULT_MAX_INBOUND_BYTES, AfterPickup, InboundFile, InboundFileStatus, TradingPartner
 from .outbound.acks import acknowledgments_apply, acknowledgments_read
 from .partners import partner_for_sender, partners_polled
 from .uploads import upload_once
@@ -114,18 +115,68 @@ def _folders_failure(tenant: Any, problems: list[tuple[str, BaseException]]) -> 
 
 # -- the steps of one file ----------------------------------------------------------------------
 def inbox_file_download(ctx: StepContext) -> None:
-    """The raw bytes into the ledger, before anything reads them."""
+    """The raw bytes into the ledger, before anything reads them: streamed to a temporary file
+    in chunks (hashed on the way), then stored once. A file over the partner's maximum size is
+    refused before or while downloading: a ledger entry without its bytes names it and why
+    (the file stays in Cleo), and the document fails as data; replayed after the maximum was
+    raised, it downloads."""
     document = ctx.document
-    if InboundFile.objects.filter(document=document).exists():
+    earlier = InboundFile.objects.filter(document=document).defer("raw").first()
+    if earlier is not None and earlier.status != InboundFileStatus.TOO_LARGE:
         return  # stored by an earlier try
-    file, mapped = _listed_file(document), document.mapped
-    with cleo_client(ctx.tenant) as cleo:
-        content = cleo.download_file(file)
-    entry = InboundFile.objects.create(
-        tenant=ctx.tenant, document=document, partner=_owner(document), folder=mapped["folder"], name=file.name,
-        content_hash=hashlib.sha256(content).hexdigest(), size=len(content), raw=content, cleo_file_id=file.id,
-        status=InboundFileStatus.STORED)
-    document.mapped = {**mapped, "inbound_file_id": entry.pk}
+    file, mapped, owner = _listed_file(document), document.mapped, _owner(document)
+    limit = owner.max_inbound_bytes if owner is not None else DEFAULT_MAX_INBOUND_BYTES
+    if file.size is not None and file.size > limit:
+        _refuse_too_large(ctx, earlier, file, owner, limit, size=file.size)
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile() as spool:
+        sink = _Hashing(spool, digest)
+        try:
+            with cleo_client(ctx.tenant) as cleo:
+                size = cleo.download_file_to(file, sink, limit=limit)
+        except FileTooLarge as exc:
+            _refuse_too_large(ctx, earlier, file, owner, limit, size=exc.received, at_least=True)
+        spool.seek(0)
+        content = spool.read()
+    fields = {"partner": owner, "folder": mapped["folder"], "name": file.name, "content_hash": digest.hexdigest(),
+              "size": size, "raw": content, "cleo_file_id": file.id, "status": InboundFileStatus.STORED, "note": ""}
+    if earlier is not None:  # refused before, the maximum raised since
+        InboundFile.objects.filter(pk=earlier.pk).update(**fields)
+        entry_id = earlier.pk
+    else:
+        entry_id = InboundFile.objects.create(tenant=ctx.tenant, document=document, **fields).pk
+    document.mapped = {**mapped, "inbound_file_id": entry_id}
+
+
+class _Hashing:
+    """A sink that hashes what it writes."""
+
+    def __init__(self, sink: Any, digest: Any) -> None:
+        self.sink, self.digest = sink, digest
+
+    def write(self, chunk: bytes) -> int:
+        self.digest.update(chunk)
+        return self.sink.write(chunk)
+
+
+def _refuse_too_large(ctx: StepContext, earlier: InboundFile | None, file: CleoFile, owner: TradingPartner | None,
+                      limit: int, *, size: int, at_least: bool = False) -> NoReturn:
+    """The ledger names the refused file (no bytes: they stay in Cleo), then the step fails."""
+    document, mapped = ctx.document, ctx.document.mapped
+    whose = f"partner {owner.name}'s" if owner is not None else "the default"
+    note = (f"refused: {'more than ' if at_least else ''}{size:,} bytes, over {whose} maximum of {limit:,} bytes. "
+            f"The file stays in Cleo ({mapped['folder']}/{file.name}); raise the maximum on the trading partner "
+            "and replay to take it in.")
+    fields = {"partner": owner, "folder": mapped["folder"], "name": file.name, "content_hash": "", "size": size,
+              "raw": b"", "cleo_file_id": file.id, "status": InboundFileStatus.TOO_LARGE, "note": note}
+    if earlier is not None:
+        InboundFile.objects.filter(pk=earlier.pk).update(**fields)
+        entry_id = earlier.pk
+    else:
+        entry_id = InboundFile.objects.create(tenant=ctx.tenant, document=document, **fields).pk
+    document.mapped = {**mapped, "inbound_file_id": entry_id}
+    ctx.count("too_large")
+    raise DataFailure(f"{mapped['folder']}/{file.name}: {note}", system=SYSTEM)
 
 
 def inbox_file_read(ctx: StepContext) -> None:
@@ -133,7 +184,7 @@ def inbox_file_read(ctx: StepContext) -> None:
     entry = _entry(ctx.document)
     if entry.status != InboundFileStatus.STORED:
         return  # read by an earlier try: its decisions were committed with it
-    raw = bytes(entry.raw)
+    raw = _raw_bytes(entry)
     earlier = (InboundFile.objects.filter(tenant=entry.tenant_id, content_hash=entry.content_hash)
                .exclude(pk=entry.pk).exclude(status__in=(InboundFileStatus.STORED, InboundFileStatus.SAME_CONTENT))
                .order_by("pk").first())
@@ -242,7 +293,7 @@ def _read_x12(ctx: StepContext, entry: InboundFile, raw: bytes, result: ParseRes
         notes, acks_status = _apply_acknowledgments(ctx, entry, partner, raw, result)
         when = timezone.now().astimezone(zoneinfo.ZoneInfo(tenant.time_zone or "UTC"))
         ack = acknowledgment_build(partner=partner, result=result, when=when.replace(tzinfo=None))
-        received = invoices_receive(entry=entry, partner=partner, verdicts=ack.verdicts, user=ctx.user)
+        received = invoices_receive(entry=entry, partner=partner, verdicts=ack.verdicts, user=ctx.user, raw=raw)
         status, note = _outcome(result, received, notes, acks_status)
         if ack.text:
             document.artifact = ack.text
@@ -330,9 +381,15 @@ def _owner(document: Document) -> TradingPartner | None:
     return TradingPartner.objects.filter(pk=document.mapped.get("partner_id"), tenant=document.tenant_id).first()
 
 
+def _raw_bytes(entry: InboundFile) -> bytes:
+    """The file's bytes, one copy (the entry itself is read without them)."""
+    raw = InboundFile.objects.filter(pk=entry.pk).values_list("raw", flat=True).first()
+    return raw if isinstance(raw, bytes) else bytes(raw or b"")
+
+
 def _entry(document: Document) -> InboundFile:
-    entry = InboundFile.objects.select_related("partner").filter(document=document).first()
-    if entry is None:
+    entry = InboundFile.objects.select_related("partner").defer("raw").filter(document=document).first()
+    if entry is None or entry.status == InboundFileStatus.TOO_LARGE:
         raise DataFailure("the file's bytes are not in the ledger: replay from the download step", system=SYSTEM)
     return entry
 

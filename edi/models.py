@@ -15,6 +15,9 @@ from django.utils import timezone
 from connector.models import Document
 from tenants.models import Tenant
 
+# Files above this are refused unless a partner's own maximum says otherwise (TradingPartner).
+DEFAULT_MAX_INBOUND_BYTES = 20 * 1024 * 1024
+
 isa_id_validator = RegexValidator(r"^[A-Za-z0-9 .\-_:/]{1,15}$", "1 to 15 letters, digits, spaces or . - _ : /")
 qualifier_validator = RegexValidator(r"^[A-Z0-9]{2}$", "two letters or digits, e.g. ZZ, 01, 12")
 
@@ -56,6 +59,10 @@ class TradingPartner(models.Model):
     inbound_folder = models.CharField(max_length=200, blank=True, help_text="Cleo folder we poll for their files")
     after_pickup = models.CharField(max_length=10, choices=AfterPickup.choices, default=AfterPickup.DELETE)
     archive_folder = models.CharField(max_length=200, blank=True, help_text="Where picked-up files go when moved")
+    max_inbound_bytes = models.PositiveBigIntegerField(
+        "largest file taken in (bytes)", default=DEFAULT_MAX_INBOUND_BYTES,
+        help_text="A larger file from this partner's folder is refused: left in Cleo, named in the file ledger "
+                  "with the reason, taken in after the maximum is raised and the file replayed. 20 MB by default.")
     # Outbound 810 options.
     project_ref_qualifier = models.CharField(max_length=3, default="PJ", blank=True,
                                              help_text="REF qualifier that carries the project number (blank: none)")
@@ -165,6 +172,7 @@ class InboundFileStatus(models.TextChoices):
     MALFORMED = "malformed", "Malformed"
     ACKNOWLEDGMENT = "acknowledgment", "997 applied"
     NO_INVOICES = "no_invoices", "No 810 in it"
+    TOO_LARGE = "too_large", "Refused: larger than the partner's maximum"
 
 
 class InboundFile(models.Model):

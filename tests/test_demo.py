@@ -1,9 +1,12 @@
 """`manage.py demo` (what `make demo` runs) on the embedded defaults: no database server, no
 broker, no Redis. Within a minute the admin answers, and the worker (fed by the first cycle
-on the filesystem broker) has put 810 files into the simulated Cleo folder."""
+on the filesystem broker) has put 810 files into the simulated Cleo folder; then the simulated
+partner's 997s mark them acknowledged, one rejected."""
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -58,6 +61,18 @@ def test_demo_brings_up_admin_worker_beat_and_sends_810s(tmp_path):
 
         sent = poll(outbound_810s, timeout=90, what="810 files in the simulated Cleo folder")
         assert all(name.startswith("HARBORGROUP_810-") and name.endswith(".edi") for name in sent)
+
+        def answered_810s():
+            """The simulated partner's 997s, applied by the inbox: acknowledged and rejected 810s."""
+            try:
+                with contextlib.closing(sqlite3.connect(tmp_path / "var" / "db.sqlite3", timeout=5)) as db:
+                    states = {row[0] for row in db.execute(
+                        "SELECT state FROM connector_document WHERE flow = 'ar-810'")}
+            except sqlite3.OperationalError:  # busy: the demo is writing
+                return False
+            return {"acknowledged", "rejected"} <= states
+
+        assert poll(answered_810s, timeout=150, what="an acknowledged and a rejected 810 (the partner's 997s)")
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         try:

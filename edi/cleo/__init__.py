@@ -8,7 +8,7 @@
 What the API is known to offer, and what is assumed, is in ../shared/docs/SYSTEMS.md and
 paths.py; sandbox/cleo simulates it.
 """
-from .client import CleoClient, CleoNotFound
+from .client import CleoClient, CleoNotFound, FileTooLarge
 from .resources import CleoFile, CleoFolder, UploadResult, unique_upload_name
 
-__all__ = ["CleoClient", "CleoFile", "CleoFolder", "CleoNotFound", "UploadResult", "unique_upload_name"]
+__all__ = ["CleoClient", "CleoFile", "CleoFolder", "CleoNotFound", "FileTooLarge", "UploadResult", "unique_upload_name"]

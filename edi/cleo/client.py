@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 from weakref import WeakKeyDictionary
 
@@ -59,6 +59,17 @@ _folders_lock = threading.Lock()
 
 class CleoNotFound(DataFailure):
     """The file or folder is gone (another worker picked it up, or someone deleted it)."""
+
+
+class FileTooLarge(DataFailure):
+    """A download went past the size the caller allows: stopped there, nothing kept."""
+
+    def __init__(self, message: str, *, received: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.received = received
+
+
+DOWNLOAD_CHUNK = 256 * 1024
 
 
 class CleoClient:
@@ -202,6 +213,38 @@ class CleoClient:
             self._raise_for_status(response, f"upload '{name}' to '{folder.name}'")
             return UploadResult(self._uploaded(response, folder, name), found_existing=False, tries=posts)
         return self._settle_failed_upload(folder, name, content, posts, last_failure, outcome_unknown=unknown)
+
+    def download_file_to(self, file: CleoFile, sink: BinaryIO, *, limit: int | None = None) -> int:
+        """Stream the file's bytes into `sink` in chunks (never the whole file in memory);
+        returns how many. Past `limit` bytes it stops and raises FileTooLarge. Paced like every
+        call; a 401 renews the token once; a broken transfer is transient (the step's retry
+        downloads again into a fresh sink)."""
+        url = self._resolve(file.link(paths.REL_CONTENT))
+        path = urlsplit(url).path
+        token = self.session.bearer()
+        for renewed in (False, True):
+            self._pace("GET", path)
+            received = 0
+            try:
+                with self.http.http.stream("GET", url, headers={"Accept": "*/*", "Authorization": f"Bearer {token}"}
+                                           ) as response:
+                    if response.status_code == 401 and not renewed:
+                        token = self.session.renew_after_401(token)
+                        continue
+                    if not response.is_success:
+                        response.read()
+                        self._raise_for_status(response, f"download '{file.name}'")
+                    for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                        received += len(chunk)
+                        if limit is not None and received > limit:
+                            raise FileTooLarge(f"'{file.name}' is larger than {limit:,} bytes: download stopped",
+                                               received=received, system=SYSTEM)
+                        sink.write(chunk)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                raise TransientFailure(f"download '{file.name}' broke off after {received:,} bytes "
+                                       f"({type(exc).__name__})", system=SYSTEM) from exc
+            return received
+        raise ConfigFailure(f"Cleo refused a freshly issued token for GET {path}", status=401, system=SYSTEM)
 
     def download_file(self, file: CleoFile) -> bytes:
         response = self._send("GET", file.link(paths.REL_CONTENT), headers={"Accept": "*/*"})

@@ -60,9 +60,11 @@ def invoice_external_key(*, invoice: Invoice810, sender: str, content_hash: str)
 
 
 def invoices_receive(*, entry: InboundFile, partner: TradingPartner, verdicts: tuple[SetVerdict, ...],
-                     user: AbstractBaseUser | None = None) -> list[ReceivedSet]:
-    """A document for every accepted 810 set; a reason for every other set."""
-    texts = _set_texts(bytes(entry.raw), [v.transaction_set for v in verdicts if v.transaction_set.invoice])
+                     user: AbstractBaseUser | None = None, raw: bytes | None = None) -> list[ReceivedSet]:
+    """A document for every accepted 810 set; a reason for every other set. `raw`: the file's
+    bytes when the caller holds them (not read again from the ledger)."""
+    texts = _set_texts(raw if raw is not None else bytes(entry.raw),
+                       [v.transaction_set for v in verdicts if v.transaction_set.invoice])
     received: list[ReceivedSet] = []
     for verdict in verdicts:
         ts, interchange = verdict.transaction_set, verdict.interchange

@@ -280,6 +280,16 @@ class CleoSimulator:
             except KeyError:
                 return HttpError(404, f"no folder named {parts[1]!r}").response()
             return json_response({"id": stored.id, "name": stored.name, "size": stored.size}, 201)
+        if request.method == "GET" and len(parts) == 4 and parts[0] == "folders" and parts[2] == "files":
+            # A file's bytes, as a partner downloading what we uploaded would get them.
+            try:
+                folder = self.folder(parts[1])
+            except KeyError:
+                return HttpError(404, f"no folder named {parts[1]!r}").response()
+            stored = next((f for f in self.files_in(folder) if f.id == parts[3]), None)
+            if stored is None:
+                return HttpError(404, f"no file {parts[3]!r} in {parts[1]!r}").response()
+            return Response(200, stored.content, {"Content-Type": "application/octet-stream"})
         if request.method == "POST" and parts == ["clock", "advance"]:
             self.advance(float(request.query.get("seconds", "0")))
             return json_response({"now": isoformat(self.clock.now())})
