@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tenants.models import Tenant
 
 from .counts import sync_run_add
-from .documents import document_receive
+from .documents import documents_receive
 from .models import SyncCursor, SyncRun
 
 if TYPE_CHECKING:
@@ -41,12 +41,9 @@ def stream_receive(*, run: SyncRun, flow: Flow) -> dict[str, int]:
     totals = {"seen": 0, "new": 0, "duplicate": 0}
     for _ in range(stream.max_reads):
         page = stream.read(tenant=tenant, cursor=cursor, lookback=stream.lookback)
-        counts = {"seen": 0, "new": 0, "duplicate": 0}
-        for record in page.records:
-            _, created = document_receive(tenant=tenant, flow=flow.name, external_key=record.key, raw=record.raw,
-                                          source=record.source[:255], mapped=record.mapped)
-            counts["seen"] += 1
-            counts["new" if created else "duplicate"] += 1
+        new, duplicate = documents_receive(tenant=tenant, flow=flow.name, records=[
+            {"external_key": r.key, "raw": r.raw, "source": r.source[:255], "mapped": r.mapped} for r in page.records])
+        counts = {"seen": len(page.records), "new": new, "duplicate": duplicate}
         # Every record read is a committed document now: the cursor may pass them.
         if page.next_cursor and page.next_cursor != cursor:
             cursor = run.cursor_after = page.next_cursor

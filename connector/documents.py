@@ -50,6 +50,38 @@ def document_receive(*, tenant: Tenant, flow: str, external_key: str, raw: str =
     return document, True
 
 
+def documents_receive(*, tenant: Tenant, flow: str, records: list[dict[str, Any]],
+                      user: AbstractBaseUser | None = None) -> tuple[int, int]:
+    """`document_receive` for a page of records at once (each a dict of external_key, raw,
+    source, mapped): one query finds those already there, and the new documents and their
+    audit events go in with one commit, not one per record. Returns (new, duplicate).
+
+    A record another process created meanwhile makes the insert fail as a whole: the page is
+    then received record by record (the unique constraint is still the guarantee)."""
+    by_key = {r["external_key"]: r for r in records}
+    known = set(Document.objects.filter(tenant=tenant, flow=flow, external_key__in=list(by_key))
+                .values_list("external_key", flat=True))
+    fresh = [r for key, r in by_key.items() if key not in known]
+    if not fresh:
+        return 0, len(records)
+    documents = []
+    for r in fresh:
+        document = Document(tenant=tenant, flow=flow, external_key=r["external_key"], raw=r.get("raw", ""),
+                            source=r.get("source", ""), mapped=r.get("mapped") or {}, state=DocumentState.RECEIVED)
+        document_summarize(document)
+        documents.append(document)
+    try:
+        with transaction.atomic():
+            Document.objects.bulk_create(documents)
+            AuditEvent.objects.bulk_create(
+                AuditEvent(tenant=tenant, document=d, actor=actor_name(user), user=user, action="received",
+                           to_state=DocumentState.RECEIVED, reason=d.source[:4000]) for d in documents)
+    except IntegrityError:
+        created = sum(document_receive(tenant=tenant, flow=flow, user=user, **r)[1] for r in fresh)
+        return created, len(records) - created
+    return len(documents), len(records) - len(documents)
+
+
 def document_transition(document: Document, to_state: str, *, user: AbstractBaseUser | None = None,
                         reason: str = "", action: str = "transition", extra_fields: tuple[str, ...] = ()) -> None:
     """Set the state, save the given fields with it (and the business columns, which follow

@@ -122,14 +122,13 @@ def _process(document: Document, *, trigger: str, user: AbstractBaseUser | None,
         attempt.duration_ms = int((time.monotonic() - started) * 1000)
         attempt.calls = [c.as_dict() for c in calls]
         attempt.succeeded = True
-        attempt.save()
         document.failure_kind = ""
         document.last_error = ""
         document.next_attempt_at = None
         if ctx.finished_state:
             document.step = ""
             _write(document, flow, ctx.finished_state, user=user, action=step.name, reason=ctx.finished_reason,
-                   audit=True)
+                   audit=True, attempt=attempt)
             return document
         is_last = step is flow.steps[-1]
         if is_last:
@@ -137,7 +136,7 @@ def _process(document: Document, *, trigger: str, user: AbstractBaseUser | None,
             document.retry_count = 0
         else:
             document.step = flow.steps[flow.steps.index(step) + 1].name
-        _write(document, flow, step.state_after or document.state, user=user, action=step.name)
+        _write(document, flow, step.state_after or document.state, user=user, action=step.name, attempt=attempt)
     return document
 
 
@@ -145,17 +144,19 @@ PARKED_OUTCOMES = (DocumentState.RETRYING, DocumentState.FAILED, DocumentState.N
 
 
 def _write(document: Document, flow: Flow, to_state: str, *, user: AbstractBaseUser | None, action: str,
-           reason: str = "", audit: bool = False) -> None:
-    """The one write of the document when a step ends: its fields, the transition and its audit
-    event when the state changes (or `audit`: a failure, an early finish), and, at its first
-    outcome (the flow finished, or the document parked), one count on the run that handed it
-    out, in the same transaction."""
+           reason: str = "", audit: bool = False, attempt: Attempt | None = None) -> None:
+    """The one write of the document when a step ends: the step's Attempt, the document's
+    fields, the transition and its audit event when the state changes (or `audit`: a failure,
+    an early finish), and, at its first outcome (the flow finished, or the document parked),
+    one count on the run that handed it out, in one transaction (one commit per step)."""
     fields = DOCUMENT_FIELDS
     counted_on, key = None, outcome_key(to_state, prefix=flow.outcome_prefix)
     if document.run_id is not None and key and (not document.step or to_state in PARKED_OUTCOMES):
         counted_on, document.run_id = document.run_id, None
         fields = (*DOCUMENT_FIELDS, "run")
     with transaction.atomic():
+        if attempt is not None:
+            attempt.save()
         if audit or to_state != document.state:
             document_transition(document, to_state, user=user, reason=reason, action=action, extra_fields=fields)
         else:
@@ -173,7 +174,6 @@ def _record_failure(document: Document, flow: Flow, attempt: Attempt, exc: BaseE
     attempt.error = message
     if kind is FailureKind.BUG:
         attempt.traceback = "".join(tb.format_exception(exc))
-    attempt.save()
 
     document.failure_kind = kind.value
     document.last_error = message
@@ -185,7 +185,7 @@ def _record_failure(document: Document, flow: Flow, attempt: Attempt, exc: BaseE
             document.retry_count += 1
             document.next_attempt_at = timezone.now() + delay
             _write(document, flow, DocumentState.RETRYING, user=user, action="retry_scheduled", audit=True,
-                   reason=f"{reason} (retry {document.retry_count} of {len(RETRY_SCHEDULE)} "
+                   attempt=attempt, reason=f"{reason} (retry {document.retry_count} of {len(RETRY_SCHEDULE)} "
                           f"at {document.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)")
             if getattr(exc, "retry_in", None) is not None:  # due before the beat's next look
                 document_queue_retry(document.pk, at=document.next_attempt_at)
@@ -193,4 +193,5 @@ def _record_failure(document: Document, flow: Flow, attempt: Attempt, exc: BaseE
         reason = f"{reason} (gave up after {len(RETRY_SCHEDULE)} retries)"
     document.next_attempt_at = None
     to_state = DocumentState.NEEDS_MAPPING if isinstance(exc, MappingMissing) else DocumentState.FAILED
-    _write(document, flow, to_state, user=user, action=f"{kind.value}_failure", reason=reason, audit=True)
+    _write(document, flow, to_state, user=user, action=f"{kind.value}_failure", reason=reason, audit=True,
+           attempt=attempt)

@@ -50,6 +50,7 @@ from tests.edi.kill_worker import FIRED, PLAN
 from tests.workers import private_queue, process_stop, worker_start
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
 ]

@@ -222,24 +222,20 @@ def test_the_cursor_moves_only_past_committed_documents(edi_tenant, vp_sim, cleo
     before = cursor_read(tenant=edi_tenant, stream=CURSOR)
     from connector import cursors
 
-    receive = cursors.document_receive
-    calls = []
+    receive = cursors.documents_receive
 
-    def fail_on_the_third(**kwargs):
-        calls.append(kwargs["external_key"])
-        if len(calls) == 3:
-            raise RuntimeError("database went away")
-        return receive(**kwargs)
+    def database_goes_away(**kwargs):
+        raise RuntimeError("database went away")
 
-    monkeypatch.setattr(cursors, "document_receive", fail_on_the_third)
+    monkeypatch.setattr(cursors, "documents_receive", database_goes_away)
     failed = sync_run_execute(tenant=edi_tenant, flow_name=AR_810, trigger=Trigger.SCHEDULED, inline=True)
     assert failed.status == SyncRunStatus.FAILED and "database went away" in failed.error
     assert cursor_read(tenant=edi_tenant, stream=CURSOR) == before
-    assert len(documents()) == 2
+    assert len(documents()) == 0, "a page's documents are committed together, or not at all"
 
-    monkeypatch.setattr(cursors, "document_receive", receive)
+    monkeypatch.setattr(cursors, "documents_receive", receive)
     run = run_cycle(edi_tenant)
-    assert run.counts["new"] == 1 and len(documents(DocumentState.SENT)) == 3
+    assert run.counts["new"] == 3 and len(documents(DocumentState.SENT)) == 3
     assert cursor_read(tenant=edi_tenant, stream=CURSOR) > before
 
 
