@@ -29,7 +29,9 @@ from .zones import common_zone, local_time, zone
 DAYS = 30
 # The chart's outcomes and the states each counts.
 OUTCOMES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("sent", "Sent or posted", "#3a8f5c", (DocumentState.SENT, DocumentState.POSTED, DocumentState.ACKNOWLEDGED)),
+    # "done": a flow whose end is neither sent nor posted (a partner's file taken in).
+    ("sent", "Sent, posted or done", "#3a8f5c",
+     (DocumentState.SENT, DocumentState.POSTED, DocumentState.ACKNOWLEDGED, DocumentState.DONE)),
     ("duplicate", "Duplicate", "#8a9bb0", (DocumentState.DUPLICATE,)),
     ("needs_mapping", "Needs mapping", "#e0a030", (DocumentState.NEEDS_MAPPING,)),
     ("failed", "Failed", "#c0392b", (DocumentState.FAILED, DocumentState.REJECTED)),

@@ -94,7 +94,7 @@ def test_the_overview_of_the_demo_tenant(page, live_server, login, demo_served_i
         text = card.inner_text()
         assert "Last successful cycle" in text and ZONED_TIME.search(text), f"{flow}: times in the tenant's zone"
         assert "every 30 seconds" in text or "due now" in text or ZONED_TIME.search(text.split("Next run")[1])
-    assert "Sent or posted (" in page.inner_text("#flow-ar-810")
+    assert "Sent, posted or done (" in page.inner_text("#flow-ar-810")
     inbound = page.inner_text("#flow-810-ap")
     assert re.search(r"\d+ needs mapping", inbound), inbound
     problems = page.inner_text("#console-triage")
