@@ -11,7 +11,7 @@ from tenants.models import Tenant
 from .alerts import alerts_evaluate
 from .daily import daily_counts_refresh
 from .health import beat_heartbeat_record
-from .replays import replay_item_finish
+from .replays import TRIAGE_LOCK, replay_item_finish
 from .retention import retention_jobs, retention_step
 from .triage import triage_pass
 
@@ -27,7 +27,7 @@ def beat_heartbeat() -> None:
 def triage() -> dict[str, int]:
     """Group what changed, alert on what the groups (and the flows' silences) say, then count
     the days of the documents that changed for the overview's charts."""
-    with exclusive("console:triage") as acquired:
+    with exclusive(TRIAGE_LOCK) as acquired:
         if not acquired:
             return {"skipped": 1}
         grouped = triage_pass()
