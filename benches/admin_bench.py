@@ -107,6 +107,15 @@ def main() -> int:
         else:
             print(f"data set present in {connection.settings_dict['NAME']}: {sizes.documents:,} documents, "
                   f"{sizes.audit_events:,} audit events, {sizes.attempts:,} attempts (reused)")
+        cursor.execute("SELECT 1 FROM console_dailycount LIMIT 1")
+        counts_present = cursor.fetchone() is not None
+    if not counts_present:  # the overview's daily counts, as the console's first triage pass makes them
+        from console.daily import daily_counts_refresh
+
+        started = time.monotonic()
+        daily_counts_refresh()
+        print(f"  the overview's daily counts in {time.monotonic() - started:.1f} s (the first pass; later passes "
+              "count only the days that changed)", flush=True)
     return measure(superuser=superuser, fiona=fiona, only=args.only)
 
 

@@ -182,7 +182,8 @@ def dataset_build(cursor, sizes: Sizes, *, tenant_ids: list[int], big_tenant_id:
     # (millions of per-row lookups otherwise), as pg_restore does.
     cursor.execute("SET session_replication_role = replica")
     cursor.execute("TRUNCATE connector_attempt, connector_auditevent, connector_syncrun, connector_document, "
-                   "console_failuregroup, console_groupmember RESTART IDENTITY CASCADE")
+                   "console_failuregroup, console_groupmember, console_dailycount RESTART IDENTITY CASCADE")
+    cursor.execute("DELETE FROM console_passmark")
     cursor.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
     steps = (("documents", DOCUMENTS_SQL, sizes.documents), ("audit events", AUDIT_SQL, sizes.audit_events),
              ("attempts", ATTEMPTS_SQL, sizes.attempts), ("sync runs", RUNS_SQL, sizes.sync_runs),

@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from connector.documents import audit_record
+from connector.locks import exclusive
 from connector.models import Document, Trigger
 
 from .models import FailureGroup, GroupKind, GroupMember, GroupReplay, GroupReplayItem, GroupStatus, ReplayStatus
@@ -24,6 +25,8 @@ from .models import FailureGroup, GroupKind, GroupMember, GroupReplay, GroupRepl
 PROCESS_DOCUMENT_TASK = "connector.process_document"
 ITEM_FINISHED_TASK = "console.replay_item_finished"
 REPLAY_LIMIT = 5000
+TRIAGE_LOCK = "console:triage"  # the periodic pass's (console.tasks.triage)
+CATCH_UP_BATCHES = 4
 
 Send = Callable[[GroupReplayItem, int | None], None]
 
@@ -79,6 +82,7 @@ def mapping_saved_replay(*, tenant_id: int, kind: str, values: list[str], user: 
     names = [v.strip() for v in values if v and v.strip()]
     if not names:
         return []
+    _triage_catch_up()
     matches = Q()
     for name in names:
         matches |= Q(missing_value__iexact=name) | Q(missing_label__iendswith=f"({name})")
@@ -91,6 +95,16 @@ def mapping_saved_replay(*, tenant_id: int, kind: str, values: list[str], user: 
         except NothingToReplay:
             continue
     return replays
+
+
+def _triage_catch_up() -> None:
+    """Place the documents that parked since the last triage pass, so one parked a moment ago
+    is replayed too; skipped when the periodic pass holds the lock (it is doing just that)."""
+    from .triage import triage_pass
+
+    with exclusive(TRIAGE_LOCK) as acquired:
+        if acquired:
+            triage_pass(max_batches=CATCH_UP_BATCHES)
 
 
 def replay_item_finish(*, item_id: int, now: datetime | None = None) -> bool:

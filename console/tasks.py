@@ -9,8 +9,9 @@ from connector.logs import bound, get_logger
 from tenants.models import Tenant
 
 from .alerts import alerts_evaluate
+from .daily import daily_counts_refresh
 from .health import beat_heartbeat_record
-from .replays import replay_item_finish
+from .replays import TRIAGE_LOCK, replay_item_finish
 from .retention import retention_jobs, retention_step
 from .triage import triage_pass
 
@@ -24,12 +25,14 @@ def beat_heartbeat() -> None:
 
 @shared_task(name="console.triage", ignore_result=True)
 def triage() -> dict[str, int]:
-    """Group what changed, then alert on what the groups (and the flows' silences) say."""
-    with exclusive("console:triage") as acquired:
+    """Group what changed, alert on what the groups (and the flows' silences) say, then count
+    the days of the documents that changed for the overview's charts."""
+    with exclusive(TRIAGE_LOCK) as acquired:
         if not acquired:
             return {"skipped": 1}
         grouped = triage_pass()
         alerted = alerts_evaluate()
+        daily_counts_refresh()  # the overview's charts
     log.info("triage pass", documents=grouped.documents, joined=grouped.joined, left=grouped.left,
              alerts_opened=alerted.opened, alerts_resolved=alerted.resolved, notices_sent=alerted.sent)
     return {"documents": grouped.documents, "alerts_opened": alerted.opened, "alerts_resolved": alerted.resolved}

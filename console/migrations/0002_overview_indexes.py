@@ -1,6 +1,6 @@
 """Indexes the overview reads through (console/overview.py), on the engine's tables: the
 documents waiting for a human, a partial index small enough to count from (index-only) at a
-million documents, and each flow's newest successful cycle. Raw SQL in the console's own
+million documents, and each tenant's newest successful cycle of a flow. Raw SQL in the console's own
 migrations: the engine's models do not change for a page that reads them."""
 from django.db import migrations
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             "DROP INDEX IF EXISTS console_document_waiting",
         ),
         migrations.RunSQL(
-            "CREATE INDEX IF NOT EXISTS console_syncrun_succeeded ON connector_syncrun (flow, started_at, tenant_id) "
+            "CREATE INDEX IF NOT EXISTS console_syncrun_succeeded ON connector_syncrun (tenant_id, flow, started_at) "
             "WHERE status = 'succeeded'",
             "DROP INDEX IF EXISTS console_syncrun_succeeded",
         ),

@@ -54,3 +54,15 @@ def test_a_client_firm_matches_by_its_id_or_its_code_and_nothing_waiting_queues_
                                     because="blank", send=lambda item, uid: sent.append(0)) == []
     assert [r.group_id for r in by_code] == [group.pk] and sent == [document.pk]
     assert GroupReplay.objects.count() == 1
+
+
+def test_a_document_parked_since_the_last_triage_pass_is_replayed_too(django_capture_on_commit_callbacks):
+    tenant = make_tenant()
+    waiting_document(tenant, "F1", [("vendor", "ZZ:ACME01")])
+    triage_pass()
+    waiting_document(tenant, "F2", [("vendor", "ZZ:ACME01")])  # parked a moment ago: no pass has seen it
+    sent = []
+    with django_capture_on_commit_callbacks(execute=True):
+        replays = mapping_saved_replay(tenant_id=tenant.pk, kind="vendor", values=["ZZ:ACME01"], user=None,
+                                       because="saved", send=lambda item, uid: sent.append(item.document.external_key))
+    assert [r.total for r in replays] == [2] and sorted(sent) == ["F1", "F2"]

@@ -12,6 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from connector.flows import get_flow
 from connector.models import Document, DocumentState, SyncRun, SyncRunStatus
 from connector.schedules import schedule_cadence_set, schedule_enable, schedule_ensure, schedule_skip_record
+from console.daily import daily_counts_refresh
 from console.overview import documents_per_day, next_run_at, next_runs, overview_scope
 from console.triage import triage_pass
 from console.zones import local_time
@@ -37,6 +38,7 @@ def test_a_tenant_user_sees_their_flows_charted_in_their_zone(client, echo_flow)
     documents(tenant, 2, state=DocumentState.DUPLICATE, days_ago=2)
     failed_document(tenant, "INV-1002", echo_flow, "data")
     triage_pass()
+    daily_counts_refresh()
     SyncRun.objects.create(tenant=tenant, flow="echo", trigger="scheduled", status=SyncRunStatus.SUCCEEDED,
                            finished_at=timezone.now())
     client.force_login(user)
@@ -44,7 +46,7 @@ def test_a_tenant_user_sees_their_flows_charted_in_their_zone(client, echo_flow)
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="flow-echo"' in html and "<svg" in html and "Echo (tests): documents per day, last 30 days" in html
-    assert "Sent or posted (3)" in html and "Duplicate (2)" in html and "Failed (1)" in html
+    assert "Sent, posted or done (3)" in html and "Duplicate (2)" in html and "Failed (1)" in html
     assert 'id="console-zone">America/New_York<' in html
     assert "INV-1002" in html, "the oldest open failure"
     assert "echo: BIG02 is missing" in html, "the open problems"
@@ -57,14 +59,16 @@ def test_a_tenant_user_sees_their_flows_charted_in_their_zone(client, echo_flow)
 def test_the_chart_counts_each_outcome_on_its_local_day():
     tenant = make_tenant(time_zone="America/New_York")
     documents(tenant, 2, days_ago=0)
+    documents(tenant, 1, state=DocumentState.DONE, days_ago=0, prefix="F")  # a file taken in
     documents(tenant, 1, state=DocumentState.NEEDS_MAPPING, days_ago=3)
     documents(tenant, 1, state=DocumentState.REJECTED, days_ago=3)
     documents(tenant, 4, days_ago=40)  # outside the 30 days
     scope = overview_scope(user=make_user(tenant=tenant), tenant_slug=None)
+    daily_counts_refresh()
     chart = next(c for c in documents_per_day(scope=scope, now=timezone.now()) if c.flow.name == "echo")
     by_label = {s.label: s.values for s in chart.series}
-    assert len(chart.days) == 30 and chart.total == 4
-    assert by_label["Sent or posted"][-1] == 2
+    assert len(chart.days) == 30 and chart.total == 5
+    assert by_label["Sent, posted or done"][-1] == 3
     assert by_label["Needs mapping"][-4] == 1 and by_label["Failed"][-4] == 1
 
 
@@ -83,6 +87,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data_and_no_payload_is_rea
     for i in range(5):
         failed_document(tenant, f"F{i}", echo_flow, "data" if i % 2 else "config")
     triage_pass()
+    daily_counts_refresh()
     with CaptureQueriesContext(connection) as many:
         assert client.get("/admin/").status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
@@ -96,11 +101,12 @@ def test_a_superuser_sees_every_tenant_or_picks_one(client):
     beta = make_tenant("Beta GmbH", slug="beta", time_zone="Europe/Berlin")
     documents(alpha, 1)
     documents(beta, 2)
+    daily_counts_refresh()
     client.force_login(make_user(superuser=True))
     html = client.get("/admin/").content.decode()
-    assert "every tenant" in html and 'id="console-zone">UTC<' in html and "Sent or posted (3)" in html
+    assert "every tenant" in html and 'id="console-zone">UTC<' in html and "Sent, posted or done (3)" in html
     html = client.get("/admin/?tenant=beta").content.decode()
-    assert 'id="console-zone">Europe/Berlin<' in html and "Sent or posted (2)" in html
+    assert 'id="console-zone">Europe/Berlin<' in html and "Sent, posted or done (2)" in html
 
 
 def test_next_run_comes_from_the_schedule_and_connections_show_their_last_test(client):
