@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_webhook_event_outbox'),
+        ('billing', '0005_webhook_event_outbox'),
         ('tenants', '0004_webhook_settings_moved_to_billing'),
     ]
 
