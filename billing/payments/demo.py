@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -155,7 +157,10 @@ def payments_demo_seed(tenant, plan) -> None:
                                              str(DEMO_STRIPE_PORT)])
     if DEMO_STRIPE_PORT not in plan.wait_for_ports:
         plan.wait_for_ports.append(DEMO_STRIPE_PORT)
-    plan.after_start.append(lambda: _demo_payments(tenant, endpoint))
+    # In the background: the ar-stripe flow's first cycle (queued by the hook before this one)
+    # is what makes the invoices to pay, and the demo's start must not wait for it.
+    plan.after_start.append(lambda: threading.Thread(target=_demo_payments, args=(tenant, endpoint),
+                                                     name="payments-demo", daemon=True).start())
     plan.notes.append(f"Stripe payments: the simulator pays the open demo invoices (one partly, one refunded) and "
                       f"posts signed events to {webhook_path(endpoint)}; their cash receipts appear in the "
                       "Vantagepoint simulator's CR ledger within a minute.")
@@ -175,8 +180,21 @@ def _demo_payments(tenant, endpoint) -> None:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{DEMO_STRIPE_PORT}", auth=(SANDBOX_SECRET_KEY, ""),
                           timeout=30) as http, vantagepoint_client(tenant) as vp:
-            demo_invoices_create(http, vp, tenant_slug=tenant.slug)
+            _ar_stripe_invoices_wait(http, tenant_slug=tenant.slug)
+            demo_invoices_create(http, vp, tenant_slug=tenant.slug)  # only when ar-stripe made none
             payments_demo_run(http, endpoint_url=url, secret=DEMO_WEBHOOK_SECRET, tenant_slug=tenant.slug,
                               deliver=False)  # the served simulator delivers by itself
     except Exception as exc:  # noqa: BLE001 - the rest of the demo runs on; say why this part did not
         log.warning("the payments demo could not pay the demo invoices: %s: %s", type(exc).__name__, exc)
+
+
+# How long the payments demo waits for the ar-stripe flow's invoices before making its own.
+AR_STRIPE_WAIT_SECONDS = 90
+
+
+def _ar_stripe_invoices_wait(http: httpx.Client, *, tenant_slug: str, wanted: int = 3) -> None:
+    """Poll the simulator until the demo's ar-stripe cycle has finalized `wanted` invoices (or
+    the wait is over: the payments demo then pays what it makes itself)."""
+    deadline = time.monotonic() + AR_STRIPE_WAIT_SECONDS
+    while len(demo_open_invoices(http, tenant_slug=tenant_slug)) < wanted and time.monotonic() < deadline:
+        time.sleep(2)
