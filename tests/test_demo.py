@@ -50,7 +50,7 @@ def test_demo_brings_up_admin_worker_beat_and_sends_810s(tmp_path):
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         login = poll(lambda: httpx.get(f"http://127.0.0.1:{web}/admin/login/").status_code == 200,
-                     timeout=90, what="the admin login page")
+                     timeout=180, what="the admin login page")
         assert login
 
         def outbound_810s():
