@@ -8,8 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0003_sweeper_schedule'),
-        ('connector', '0008_document_search_trigram'),
-        ('tenants', '0004_webhook_settings_moved_to_billing'),
     ]
 
     operations = [
