@@ -8,8 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0004_ar_stripe'),
-        ('connector', '0008_document_search_trigram'),
-        ('tenants', '0004_webhook_settings_moved_to_billing'),
     ]
 
     operations = [

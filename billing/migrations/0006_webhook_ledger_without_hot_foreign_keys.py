@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0005_webhook_event_outbox'),
-        ('tenants', '0004_webhook_settings_moved_to_billing'),
     ]
 
     operations = [

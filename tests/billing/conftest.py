@@ -51,6 +51,8 @@ def sent_tasks(request, monkeypatch):
         yield None
         return
     sent = SentTasks()
+    # Here too, for tests elsewhere that import this fixture (the browser's webhook journey).
+    monkeypatch.setattr(handoff, "NUDGE_IN_BACKGROUND", False)
 
     def send_task(name, args=None, kwargs=None, **options):
         if name == DRAIN_TASK:
