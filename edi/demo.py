@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import httpx
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -18,6 +19,7 @@ from sandbox import cleo as cleo_sandbox
 from sandbox import vantagepoint as vp_sandbox
 from tenants.models import CleoConnection, Tenant, VantagepointConnection
 
+from .demo_partner import partner_run
 from .inbound.demo import DEMO_PARTNER, inbound_demo_files
 from .models import PartnerClient, TradingPartner
 
@@ -56,10 +58,10 @@ def edi_demo_seed(tenant: Tenant, plan: DemoPlan) -> None:
     python = sys.executable
     plan.processes["vantagepoint-sim"] = [python, "manage.py", "sandbox", "vantagepoint", "--port", str(VP_PORT)]
     plan.processes["cleo-sim"] = [python, "manage.py", "sandbox", "cleo", "--port", str(CLEO_PORT)]
-    plan.processes["partner-sim"] = [python, "manage.py", "demo_partner", "--cleo-port", str(CLEO_PORT)]
     plan.wait_for_ports += [VP_PORT, CLEO_PORT]
     plan.after_start.append(lambda: _drop_supplier_files(CLEO_PORT))
     plan.after_start.append(lambda: _first_cycles(tenant))
+    plan.after_start.append(lambda: _partner_answers(CLEO_PORT))
     plan.notes += [
         f"Vantagepoint simulator: http://127.0.0.1:{VP_PORT}/Sandbox/api ; "
         f"Cleo simulator: http://127.0.0.1:{CLEO_PORT}/ (state: /_sandbox/state)",
@@ -83,6 +85,13 @@ def _drop_supplier_files(port: int) -> None:
             if name not in present:
                 http.post(f"/_sandbox/folders/{cleo_sandbox.INBOUND_FOLDER}/files", params={"filename": name},
                           content=content).raise_for_status()
+
+
+def _partner_answers(port: int) -> None:
+    """The simulated customer partner (edi/demo_partner.py) answering our 810s with 997s, in a
+    thread of the demo's own process once the simulators are up (no process more to start)."""
+    threading.Thread(target=partner_run, args=(f"http://127.0.0.1:{port}",), daemon=True,
+                     name="demo-partner").start()
 
 
 def _first_cycles(tenant: Tenant) -> None:

@@ -1,6 +1,7 @@
 """The demo's customer trading partner: it answers the 810s we upload with 997s, one a rejection.
 
-`make demo` runs it as a process (`manage.py demo_partner --cleo-port N`). Every few seconds it
+`make demo` runs it in a thread once the simulators are up (`manage.py demo_partner --cleo-port N`
+runs it alone). Every few seconds it
 reads the served Cleo simulator's Outbound folder as the partner's translator would, and for
 each 810 not answered yet builds a 997 with edi.x12 (real AK codes for what it finds) and drops
 it into the folder our inbox polls, where the 997 is read and its 810 marked acknowledged, or
@@ -55,7 +56,11 @@ def partner_answer_once(http: httpx.Client, answered: dict[str, str]) -> list[tu
     return done
 
 
-def partner_run(base_url: str, *, every: float = 3.0, log: Callable[[str], None] = print,
+def _log(line: str) -> None:
+    print(line, flush=True)
+
+
+def partner_run(base_url: str, *, every: float = 3.0, log: Callable[[str], None] = _log,
                 transport: httpx.BaseTransport | None = None) -> None:
     """Answer for ever (until the demo stops the process)."""
     answered: dict[str, str] = {}

@@ -90,3 +90,20 @@ def test_only_a_rejected_810_is_sent_corrected_and_only_once(edi_tenant, rejecte
     with pytest.raises(ActionRefused, match="only a rejected 810"):
         send_corrected(document=correction, user=None, reason="not rejected")
     assert Document.objects.filter(flow=AR_810).count() == 2
+
+
+def test_a_rejected_correction_is_corrected_again_under_the_next_key(edi_tenant, cleo_sim, partner, rejected):
+    send_corrected(document=rejected, user=None, reason="first fix")
+    rejected.refresh_from_db()
+    first = Document.objects.get(pk=rejected.external_ids["corrected_by"])
+    reply = partner_997(outbound_files(cleo_sim)[first.artifact_name], tamper=("N4*Boston*MA*", "N4*Boston*MASS*"))
+    acknowledgments_apply(tenant=edi_tenant, partner=partner, text=reply, source="Inbound/997-r2.edi")
+    first.refresh_from_db()
+    assert first.state == DocumentState.REJECTED
+
+    send_corrected(document=first, user=None, reason="second fix")
+    first.refresh_from_db()
+    second = Document.objects.get(pk=first.external_ids["corrected_by"])
+    assert second.external_key == f"{rejected.external_key}:corrected-2"
+    assert second.external_ids["corrects_chain"] == [rejected.pk, first.pk]
+    assert second.state == DocumentState.SENT, "not held: the numbers it shares are the ones it corrects"
