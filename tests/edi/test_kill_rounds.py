@@ -214,6 +214,16 @@ def play_rounds(worker: Worker, tenant: Tenant, *, points: dict[str, int], flows
     return kills
 
 
+def killed_runs_abandoned(tenant: Tenant, kills: list[dict]) -> None:
+    """A run whose process was killed ends abandoned, found by the next (none is left running:
+    `stuck` checked that every round)."""
+    statuses = Counter(SyncRun.objects.filter(tenant=tenant).values_list("status", flat=True))
+    killed_cycles = sum(1 for k in kills if k["point"] == "received")
+    assert statuses[SyncRunStatus.ABANDONED] >= killed_cycles, (statuses, killed_cycles)
+    assert all("found by run" in run.error for run in SyncRun.objects.filter(tenant=tenant,
+                                                                             status=SyncRunStatus.ABANDONED))
+
+
 def sent_twice(cleo) -> list[str]:
     names: dict[str, list[str]] = {}
     for file in cleo.files(OUTBOUND):
@@ -257,6 +267,7 @@ def test_ar_810_killed_thirty_times_sends_every_invoice_once(worker, tenant, ser
     sent = Document.objects.filter(tenant=tenant, flow=AR_810)
     assert sent.count() == len(posted) and set(sent.values_list("state", flat=True)) == {DocumentState.SENT}
     assert not Effect.objects.filter(document__tenant=tenant).exclude(state=EffectState.CONFIRMED).exists()
+    killed_runs_abandoned(tenant, kills)
     assert Counter(k["point"] for k in kills).keys() == AR_POINTS.keys(), "every point was hit"
 
 
@@ -288,4 +299,5 @@ def test_the_inbound_path_killed_thirty_times_posts_and_acknowledges_every_invoi
     states = Counter(Document.objects.filter(tenant=tenant).values_list("flow", "state"))
     assert states == {(INBOX, DocumentState.DONE): ROUNDS, (AP_810, DocumentState.POSTED): 2 * ROUNDS}, states
     assert not Effect.objects.filter(document__tenant=tenant).exclude(state=EffectState.CONFIRMED).exists()
+    killed_runs_abandoned(tenant, kills)
     assert Counter(k["point"] for k in kills).keys() == INBOX_POINTS.keys(), "every point was hit"
