@@ -1,6 +1,10 @@
 """`manage.py demo` also serves the Stripe simulator, and within a minute the invoices of the
-client firms the demo tenant bills through Stripe are finalized invoices there."""
+client firms the demo tenant bills through Stripe are finalized invoices there; then the
+simulator pays some of them (one partly, one refunded) and the signed events become cash
+receipts posted in the Vantagepoint simulator."""
+import contextlib
 import os
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -32,8 +36,9 @@ def test_demo_finalizes_the_stripe_billed_firms_invoices_in_the_simulator(tmp_pa
 
         def finalized():
             invoices = httpx.get(f"http://127.0.0.1:{stripe}/_sandbox/objects/invoices").json()
-            open_ones = [i for i in invoices if i["status"] == "open"]
-            return open_ones if len(open_ones) >= 8 else None  # the seed's invoices of C00004-C00006
+            # open, or already paid by the payments demo
+            finalized = [i for i in invoices if i["status"] in ("open", "paid")]
+            return finalized if len(finalized) >= 8 else None  # the seed's invoices of C00004-C00006
 
         invoices = poll(finalized, timeout=120, what="finalized invoices in the Stripe simulator")
         assert all(i["metadata"]["ml_tenant"] == "demo" and i["total"] > 0 for i in invoices)
@@ -42,6 +47,20 @@ def test_demo_finalizes_the_stripe_billed_firms_invoices_in_the_simulator(tmp_pa
                       if c["metadata"].get("ml_tenant") == "demo") == sorted(STRIPE_CLIENT_CODES)
         refused = httpx.get(f"http://127.0.0.1:{stripe}/_sandbox/requests").json()
         assert [r for r in refused if r["status"] and 400 <= r["status"] < 429] == []
+
+        def receipts_posted():
+            try:
+                with contextlib.closing(sqlite3.connect(tmp_path / "var" / "db.sqlite3", timeout=5)) as db:
+                    rows = db.execute("SELECT state, COUNT(*) FROM connector_document "
+                                      "WHERE flow = 'stripe-payment' GROUP BY state").fetchall()
+            except sqlite3.OperationalError:  # busy: the demo is writing
+                return None
+            states = dict(rows)
+            # a card payment, a partial one, a payment and its refund: four receipts
+            return states if states.get("posted", 0) >= 4 else None
+
+        states = poll(receipts_posted, timeout=180, what="the demo payments' cash receipts posted")
+        assert states.get("failed", 0) == 0, states
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         try:
