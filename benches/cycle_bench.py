@@ -42,6 +42,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+
 CLEO_LIMIT = 5.0
 AR_TARGET_RATIO = 0.9
 AP_TARGET_RATE = 10.0
@@ -51,14 +53,7 @@ PROFILE_DIR = ""  # --profile DIR: each worker dumps a cProfile of its tasks the
 
 
 def bench_database_url() -> str:
-    explicit = os.environ.get("CYCLE_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://", "pgsql://")):
-        base = "postgres://postgres@127.0.0.1:5432/ml_connector"
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_cycle_bench"))
+    return database_url(override="CYCLE_BENCH_DATABASE_URL", suffix="_cycle_bench")
 
 
 def _admin_execute(url: str, *statements: str) -> None:

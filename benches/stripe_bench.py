@@ -47,6 +47,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+
 TARGET = 0.9
 LIMIT = 25.0
 LINES = 5
@@ -57,14 +59,7 @@ SERVE = ("import sys; from sandbox.servers import create_simulator, serve; "
 
 
 def bench_database_url() -> str:
-    explicit = os.environ.get("STRIPE_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://", "pgsql://")):
-        base = "postgres://postgres@127.0.0.1:5432/ml_connector"
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_stripe_bench"))
+    return database_url(override="STRIPE_BENCH_DATABASE_URL", suffix="_stripe_bench")
 
 
 def _admin_url(url: str) -> tuple[str, str]:

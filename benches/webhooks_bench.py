@@ -48,6 +48,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+
 TARGET_RATE = 500.0
 TARGET_P99_MS = 50.0
 WORKERS = 2
@@ -58,14 +60,7 @@ BENCH_SECRET = "whsec_" + token.token_hex(16)
 
 
 def bench_database_url() -> str:
-    explicit = os.environ.get("WEBHOOK_BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://", "pgsql://")):
-        base = "postgres://postgres@127.0.0.1:5432/ml_connector"
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench"))
+    return database_url(override="WEBHOOK_BENCH_DATABASE_URL", suffix="_bench")
 
 
 def database_recreate(url: str) -> None:

@@ -12,6 +12,7 @@ index answers "1002", "harbor" or a Cleo file id alike.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,6 +54,22 @@ def summary_amount(value: Any) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return amount.quantize(Decimal("0.01")) if amount.is_finite() and abs(amount) < Decimal("1e14") else None
+
+
+def raw_record(document: Any) -> dict[str, Any]:
+    """The record a document was received as (its raw JSON: an AR invoice of the stream), or
+    {} when the raw input is not a JSON object."""
+    try:
+        data = json.loads(document.raw) if document.raw else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lines_total(lines: Any) -> Decimal | None:
+    """The sum of the lines' amounts (those that are money), or None for no lines."""
+    amounts = [summary_amount(line.get("amount")) for line in lines or () if isinstance(line, dict)]
+    return sum((a for a in amounts if a is not None), Decimal("0.00")) if amounts else None
 
 
 def external_id_values(value: Any) -> Iterator[str]:

@@ -3,15 +3,11 @@ and the records it is linked to: the Stripe customer, invoice or credit note, ea
 link to Stripe's dashboard (/test/ for test-mode objects)."""
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from typing import Any
-
 from django.urls import reverse
 
 from connector.flows import RelatedRecord
 from connector.models import Document, DocumentState
-from connector.summary import DocumentSummary, summary_amount, words_of
+from connector.summary import DocumentSummary, lines_total, raw_record, words_of
 
 DASHBOARD = "https://dashboard.stripe.com/"
 
@@ -21,21 +17,13 @@ def dashboard_url(kind: str, object_id: str, *, livemode: bool) -> str:
     return f"{DASHBOARD}{'' if livemode else 'test/'}{kind}/{object_id}"
 
 
-def _ar_invoice(document: Document) -> dict[str, Any]:
-    try:
-        data = json.loads(document.raw) if document.raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def ar_stripe_summarize(document: Document) -> DocumentSummary:
-    invoice = _ar_invoice(document)
+    invoice = raw_record(document)
     mapped = document.mapped or {}
     client = mapped.get("client") or {}
     ids = document.external_ids or {}
-    amounts = [summary_amount(line.get("amount")) for line in invoice.get("lines") or () if isinstance(line, dict)]
-    amount = sum((a for a in amounts if a is not None), Decimal("0.00")) if amounts else None
+    amount = lines_total(invoice.get("lines"))
     return DocumentSummary(
         reference=str(invoice.get("invoice") or ""),
         counterparty=str(client.get("name") or client.get("code") or invoice.get("billing_client_id") or ""),

@@ -5,7 +5,7 @@
         name = unique_upload_name(partner.code, invoice.key, timezone.now())
         result = cleo.upload_file(outbound, name, x12_bytes)
 
-What the API is known to offer, and what is assumed, is in ../shared/docs/SYSTEMS.md and
+What the API is known to offer, and what is assumed, is in docs/SYSTEMS.md and
 paths.py; sandbox/cleo simulates it.
 """
 from .client import CleoClient, CleoNotFound, FileTooLarge

@@ -4,15 +4,11 @@ that answered it. Registered on the flow as its `summarize` and `related_records
 """
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-from typing import Any
-
 from django.urls import reverse
 
 from connector.flows import RelatedRecord
 from connector.models import Document
-from connector.summary import DocumentSummary, summary_amount, words_of
+from connector.summary import DocumentSummary, lines_total, raw_record, words_of
 
 from ..links import inbound_file_at, inbound_file_url
 
@@ -20,22 +16,14 @@ from ..links import inbound_file_at, inbound_file_url
 DEFAULT_CURRENCY = "USD"
 
 
-def _ar_invoice(document: Document) -> dict[str, Any]:
-    try:
-        data = json.loads(document.raw) if document.raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
 
 def ar_810_summarize(document: Document) -> DocumentSummary:
-    invoice = _ar_invoice(document)
+    invoice = raw_record(document)
     mapped = document.mapped or {}
     client = mapped.get("client") or {}
     partner = mapped.get("partner") or {}
     invoice_810 = mapped.get("invoice") or {}
-    amounts = [summary_amount(line.get("amount")) for line in invoice.get("lines") or () if isinstance(line, dict)]
-    amount = sum((a for a in amounts if a is not None), Decimal("0.00")) if amounts else None
+    amount = lines_total(invoice.get("lines"))
     counterparty = client.get("name") or client.get("code") or invoice.get("billing_client_id") or ""
     project = mapped.get("project") or {}
     return DocumentSummary(

@@ -4,8 +4,8 @@ simulator pays some of them (one partly, one refunded) and the signed events bec
 receipts posted in the Vantagepoint simulator."""
 import contextlib
 import os
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 
