@@ -8,8 +8,13 @@ sent in the request's thread here, not from the nudger thread."""
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from django.urls import reverse
 
 from billing.models import WebhookEndpoint, WebhookSecret
@@ -109,3 +114,38 @@ def stub_payment_flow():
     unregister(STRIPE_PAYMENT_FLOW)
     if previous is not None:
         register(previous)
+
+
+class RoomyWSGIServer(ThreadedWSGIServer):
+    """Django's threaded test server with a listen backlog for 50 simultaneous connections
+    (it keeps 10, and the rest would be reset before the view ever saw them)."""
+
+    request_queue_size = 128
+
+
+class RoomyLiveServerThread(LiveServerThread):
+    server_class = RoomyWSGIServer
+
+
+@pytest.fixture
+def roomy_live_server(transactional_db):
+    """A live server (on a free port) that takes many concurrent deliveries; yields its URL."""
+    thread = RoomyLiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error is not None:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+
+
+def post_signed(url: str, body: bytes, signature: str) -> int:
+    """POST a signed event body over HTTP; the status answered."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Stripe-Signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code

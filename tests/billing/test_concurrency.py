@@ -3,58 +3,15 @@ one document, one queued processing, and every delivery answered 200 and kept.""
 from __future__ import annotations
 
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.core.servers.basehttp import ThreadedWSGIServer
-from django.test.testcases import LiveServerThread
 
 from billing.models import DeliveryOutcome, WebhookDelivery, WebhookEvent
 from connector.models import AuditEvent, Document
 
-from .conftest import signed_event, webhook_url
+from .conftest import post_signed, signed_event, webhook_url
 
 DELIVERIES = 50
-PORTS = range(8520, 8530)  # this worktree's own
-
-
-class RoomyWSGIServer(ThreadedWSGIServer):
-    """Django's threaded test server with a listen backlog for 50 simultaneous connections
-    (it keeps 10, and the rest would be reset before the view ever saw them)."""
-
-    request_queue_size = 128
-
-
-class RoomyLiveServerThread(LiveServerThread):
-    server_class = RoomyWSGIServer
-
-
-@pytest.fixture
-def roomy_live_server(transactional_db):
-    for port in PORTS:
-        thread = RoomyLiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error is None:
-            break
-        thread.join()
-    else:
-        pytest.fail(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the live server")
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
-
-
-def post(url: str, body: bytes, signature: str) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Stripe-Signature": signature})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,7 +24,7 @@ def test_50_concurrent_deliveries_of_one_event_make_one_event_one_document_one_q
 
     def deliver_once() -> None:
         start.wait()
-        statuses.append(post(url, body, signature))
+        statuses.append(post_signed(url, body, signature))
 
     threads = [threading.Thread(target=deliver_once) for _ in range(DELIVERIES)]
     for thread in threads:

@@ -5,79 +5,39 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.core.servers.basehttp import ThreadedWSGIServer
-from django.test.testcases import LiveServerThread
 from django.urls import reverse
 
 from billing.models import DeliveryOutcome, WebhookDelivery, WebhookEvent
 from billing.payments.demo import stripe_invoice_create
 from connector.models import Document, DocumentState
 from tenants.models import Role, VantagepointConnection
-from tests.billing.conftest import SECRET, webhook_url
+from tests.billing.conftest import SECRET, post_signed, webhook_url
 from tests.billing.events import signature_header
 from tests.factories import make_user
 
 from .conftest import ar_balance, cr_rows, documents, run_sent, vp_invoice
 
 DELIVERIES = 50
-PORTS = range(8450, 8460)  # this worktree's own
-
-
-class RoomyWSGIServer(ThreadedWSGIServer):
-    request_queue_size = 128  # 50 connections at once; Django's test server keeps 10
-
-
-class RoomyLiveServerThread(LiveServerThread):
-    server_class = RoomyWSGIServer
-
-
-@pytest.fixture
-def live_url(transactional_db):
-    for port in PORTS:
-        thread = RoomyLiveServerThread("127.0.0.1", StaticFilesHandler, port=port)
-        thread.daemon = True
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error is None:
-            break
-        thread.join()
-    else:
-        pytest.fail(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the live server")
-    yield f"http://127.0.0.1:{thread.port}"
-    thread.terminate()
-
-
-def post(url: str, body: bytes, signature: str) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Stripe-Signature": signature})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 @pytest.mark.django_db(transaction=True)
 def test_50_concurrent_deliveries_of_one_invoice_paid_event_make_one_event_and_one_receipt(
-        live_url, tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
+        roomy_live_server, tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
     invoice = vp_invoice(vp_sim, tenant)
     opened = stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice)
     charge = stripe_sim.pay_invoice(opened["id"])
     event = stripe_sim.events("invoice.paid")[-1]
     body = json.dumps(event, indent=2).encode()
     signature = signature_header(body, SECRET)
-    url = live_url + webhook_url(pay_endpoint)
+    url = roomy_live_server + webhook_url(pay_endpoint)
     start = threading.Barrier(DELIVERIES)
     statuses: list[int] = []
 
     def deliver_once() -> None:
         start.wait()
-        statuses.append(post(url, body, signature))
+        statuses.append(post_signed(url, body, signature))
 
     threads = [threading.Thread(target=deliver_once) for _ in range(DELIVERIES)]
     for thread in threads:
