@@ -37,12 +37,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+from databases import database_drop, database_recreate  # noqa: E402
 
 CLEO_LIMIT = 5.0
 AR_TARGET_RATIO = 0.9
@@ -54,16 +54,6 @@ PROFILE_DIR = ""  # --profile DIR: each worker dumps a cProfile of its tasks the
 
 def bench_database_url() -> str:
     return database_url(override="CYCLE_BENCH_DATABASE_URL", suffix="_cycle_bench")
-
-
-def _admin_execute(url: str, *statements: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement.format(name=parts.path.lstrip("/")))
 
 
 def environment_prepare(database_url: str) -> None:
@@ -345,7 +335,7 @@ def main(argv: list[str]) -> int:
         print("cycle_bench needs Redis: set REDIS_URL and CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/2 and /3)")
         return 1
     url = bench_database_url()
-    _admin_execute(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
+    database_recreate(url)
     environment_prepare(url)
     import logging
     import tempfile
@@ -372,7 +362,7 @@ def main(argv: list[str]) -> int:
         from django.db import connections
 
         connections.close_all()
-        _admin_execute(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        database_drop(url)
     judge(rows, quick=args.quick)
     print()
     print(table(rows))

@@ -18,3 +18,30 @@ def bench_database_url(*, override: str, suffix: str) -> str:
         base = DEFAULT_SERVER
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def server_connect(url: str):
+    """An autocommit connection to the `postgres` database of `url`'s server (to create, drop
+    or look at the bench's own database)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
+    return psycopg.connect(admin, autocommit=True)
+
+
+def database_drop(url: str) -> None:
+    """Drop `url`'s database, closing whatever connections it still has."""
+    with server_connect(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+
+
+def database_recreate(url: str) -> None:
+    """`url`'s database, new and empty."""
+    database_drop(url)
+    with server_connect(url) as conn:
+        conn.execute(f'CREATE DATABASE "{database_name(url)}"')

@@ -42,12 +42,12 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+from databases import database_drop, database_recreate  # noqa: E402
 
 TARGET = 0.9
 LIMIT = 25.0
@@ -60,29 +60,6 @@ SERVE = ("import sys; from sandbox.servers import create_simulator, serve; "
 
 def bench_database_url() -> str:
     return database_url(override="STRIPE_BENCH_DATABASE_URL", suffix="_stripe_bench")
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
-    return admin, parts.path.lstrip("/")
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(url: str) -> None:
-    import psycopg
-
-    admin, name = _admin_url(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

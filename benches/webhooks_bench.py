@@ -43,12 +43,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from databases import bench_database_url as database_url  # noqa: E402 - benches/ is the script's folder
+from databases import database_drop, database_name, database_recreate, server_connect  # noqa: E402
 
 TARGET_RATE = 500.0
 TARGET_P99_MS = 50.0
@@ -61,27 +61,6 @@ BENCH_SECRET = "whsec_" + token.token_hex(16)
 
 def bench_database_url() -> str:
     return database_url(override="WEBHOOK_BENCH_DATABASE_URL", suffix="_bench")
-
-
-def database_recreate(url: str) -> None:
-    """Drop and create the bench database through the server's `postgres` database."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def database_drop(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 @dataclass
@@ -215,12 +194,9 @@ def web_pids(server: subprocess.Popen) -> list[int]:
 
 def database_pids(database_url: str) -> list[int]:
     """The PostgreSQL backends serving the bench database (the workers' kept connections)."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    admin = urlunsplit(parts._replace(path="/postgres", query="")).replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [parts.path.lstrip("/")]).fetchall()
+    with server_connect(database_url) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                            [database_name(database_url)]).fetchall()
     return [row[0] for row in rows]
 
 
