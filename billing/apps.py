@@ -6,9 +6,11 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing (Stripe)"
 
     def ready(self) -> None:
+        from django.conf import settings
+        from django.core.checks import register
         from django.db.models import Q
 
-        from connector.retention import PayloadPurge, register_purge
+        from connector.retention import PayloadPurge, UnownedRows, register_purge, register_unowned
         from tenants.connection_checks import register_connection_check
         from tenants.models import StripeConnection
 
@@ -20,6 +22,14 @@ class BillingConfig(AppConfig):
         register_purge(PayloadPurge(
             name="stripe-webhook-bodies", model="billing.WebhookDelivery", clear={"body": b""}, aged_by="received_at",
             finished=Q(outcome__in=["accepted", "duplicate"]), failed=~Q(outcome__in=["received", "accepted", "duplicate"])))
+        # Deliveries refused before any endpoint was known have no tenant: periods of their own.
+        register_unowned(UnownedRows(
+            name="stripe-webhook-unknown-endpoint", model="billing.WebhookDelivery", clear={"body": b"", "headers": {}},
+            aged_by="received_at", payload_days=lambda: settings.RETENTION_UNKNOWN_ENDPOINT_PAYLOAD_DAYS,
+            row_days=lambda: settings.RETENTION_UNKNOWN_ENDPOINT_ROW_DAYS))
+        from .checks import unknown_endpoint_retention_check
+
+        register(unknown_endpoint_retention_check)
         self.ar_stripe_ready()
         self._payments_ready()
         self._demo_ready()
