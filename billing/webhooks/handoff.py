@@ -56,7 +56,8 @@ NUDGE_INTERVAL = 0.2
 # False: nudges are sent in the calling thread (tests, whose fake broker runs the drain).
 NUDGE_IN_BACKGROUND = True
 DRAIN_BATCH = 500
-# An event younger than this may still be on its way to the broker from its own request.
+# An event with a document but no stamp (its send was refused) is sent again by the sweep once
+# this old: a drain sending it right now is left to finish.
 SWEEP_GRACE = timedelta(minutes=1)
 # A document still untouched this long after its event was queued: the message is presumed lost.
 SWEEP_STALL = timedelta(minutes=15)
