@@ -121,7 +121,7 @@ def post(ctx: StepContext) -> None:
                     document.external_ids = {**ids, WAITS_FOR: movement.payment}
                     raise
                 with _refund_lock(ctx, movement.reference):
-                    failed = _refund_failed_before_posting(ctx, movement)
+                    failed = _refund_failed_before_posting(ctx, vp, movement, target)
                     outcomes[movement.reference] = failed or _receipt_post(ctx, vp, movement, target, label)
             elif movement.kind == REVERSAL:
                 with _refund_lock(ctx, movement.reverses):
@@ -182,14 +182,14 @@ def _refund_lock(ctx: StepContext, refund_id: str):
         yield
 
 
-def _refund_failed_before_posting(ctx: StepContext, refund: Movement) -> dict[str, Any] | None:
-    """A refund whose receipt is not posted yet is asked for at Stripe again (the event may be
-    old): one that failed meanwhile posts nothing, and its reversal has nothing to reverse."""
+def _refund_failed_before_posting(ctx: StepContext, vp, refund: Movement, target: Target) -> dict[str, Any] | None:
+    """A refund whose receipt is not in Vantagepoint yet is asked for at Stripe again (the event
+    may be old): one that failed meanwhile posts nothing, and its reversal has nothing to reverse."""
     declared = ctx.effect_declare(f"receipt:{refund.reference}"[:60], key=receipt_batch_name(refund),
                                   intent={"period": receipt_period(date.fromisoformat(refund.on)),
                                           "trans_date": refund.on})
-    if declared.state == EffectState.CONFIRMED:
-        return None
+    if declared.state == EffectState.CONFIRMED or receipt_found(vp, refund, target) is not None:
+        return None  # posted: a failure now is the reversal's to post
     with stripe_client(ctx.tenant) as stripe:
         now = stripe.retrieve_refund(refund.reference)
     if now.status != "failed":
