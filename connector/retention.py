@@ -15,11 +15,17 @@ they register demo seeders, e.g. in edi/apps.py:
 `purge_batch` clears one batch in one short transaction and says whether more may remain;
 the console's task calls it again (self-requeuing) until a batch comes back short, so no
 lock is held for long and the work spreads over many small commits.
+
+Rows that belong to no tenant (billing's webhook deliveries refused before any endpoint was
+known) are out of every tenant's reach: a flow registers them as `UnownedRows`, whose
+payload is cleared and whose rows are then deleted after periods of their own, by the same
+batch functions run with no tenant (`tenant_id=None` selects the rows whose tenant is NULL).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -93,10 +99,56 @@ def registered_purges() -> list[PayloadPurge]:
     return [*ENGINE_PURGES, *sorted(_registry.values(), key=lambda p: p.name)]
 
 
-def purge_batch(purge: PayloadPurge, *, tenant_id: int, finished_before: datetime, failed_before: datetime,
+@dataclass(frozen=True)
+class UnownedRows:
+    """Rows of one kind that belong to no tenant (the `tenant` path is NULL), which no tenant's
+    policy reaches: `clear` empties their payload once older than `payload_days`, and the rows
+    are deleted once older than `row_days` (callables, read when the sweep runs: settings)."""
+
+    name: str
+    model: str
+    clear: dict[str, Any]
+    aged_by: str
+    payload_days: Callable[[], int]
+    row_days: Callable[[], int]
+    tenant: str = "tenant_id"
+
+    def payload_purge(self) -> PayloadPurge:
+        return PayloadPurge(name=self.name, model=self.model, clear=self.clear, aged_by=self.aged_by, finished=Q(),
+                            failed=Q(), tenant=self.tenant)
+
+
+_unowned: dict[str, UnownedRows] = {}
+
+
+def register_unowned(rows: UnownedRows) -> UnownedRows:
+    _unowned[rows.name] = rows
+    return rows
+
+
+def unregister_unowned(name: str) -> None:
+    _unowned.pop(name, None)
+
+
+def registered_unowned() -> list[UnownedRows]:
+    return sorted(_unowned.values(), key=lambda r: r.name)
+
+
+def unowned_batch(rows: UnownedRows, *, delete: bool, now: datetime, after_id: int = 0,
+                  batch_size: int = DEFAULT_BATCH) -> PurgeResult:
+    """The next batch of rows of no tenant: payloads cleared, or (`delete`) rows deleted."""
+    if delete:
+        return delete_batch(rows.model, tenant=rows.tenant, tenant_id=None, aged_by=rows.aged_by,
+                            before=now - timedelta(days=rows.row_days()), after_id=after_id, batch_size=batch_size)
+    before = now - timedelta(days=rows.payload_days())
+    return purge_batch(rows.payload_purge(), tenant_id=None, finished_before=before, failed_before=before,
+                       after_id=after_id, batch_size=batch_size)
+
+
+def purge_batch(purge: PayloadPurge, *, tenant_id: int | None, finished_before: datetime, failed_before: datetime,
                 after_id: int = 0, batch_size: int = DEFAULT_BATCH) -> PurgeResult:
-    """Clear the next batch of aged payloads of one tenant, by ascending id after `after_id`.
-    Rows are picked without locking and cleared in one short transaction."""
+    """Clear the next batch of aged payloads of one tenant (None: of no tenant), by ascending id
+    after `after_id`. Rows are picked without locking and cleared in one short transaction."""
     model = purge.model_class()
     aged = (purge.finished & Q(**{f"{purge.aged_by}__lt": finished_before})) | \
            (purge.failed & Q(**{f"{purge.aged_by}__lt": failed_before}))
@@ -109,10 +161,10 @@ def purge_batch(purge: PayloadPurge, *, tenant_id: int, finished_before: datetim
     return PurgeResult(cleared, ids[-1], len(ids) == batch_size)
 
 
-def delete_batch(model_label: str, *, tenant: str, tenant_id: int, aged_by: str, before: datetime,
+def delete_batch(model_label: str, *, tenant: str, tenant_id: int | None, aged_by: str, before: datetime,
                  after_id: int = 0, batch_size: int = DEFAULT_BATCH, keep: Q | None = None) -> PurgeResult:
-    """Delete the next batch of rows older than `before` (attempts, sync runs), by id; rows
-    matching `keep` stay whatever their age."""
+    """Delete the next batch of rows older than `before` (attempts, sync runs; rows of no tenant
+    with `tenant_id` None), by id; rows matching `keep` stay whatever their age."""
     model = apps.get_model(model_label)
     qs = model.objects.filter(**{tenant: tenant_id, f"{aged_by}__lt": before}, pk__gt=after_id)
     if keep is not None:

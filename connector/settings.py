@@ -186,6 +186,11 @@ RETENTION_DEFAULT_DAYS = {
     "attempts": env.int("RETENTION_ATTEMPT_DAYS", default=365),
     "sync_runs": env.int("RETENTION_SYNC_RUN_DAYS", default=90),
 }
+# Webhook deliveries refused before any endpoint was known (404, unknown endpoint) belong to
+# no tenant, so no tenant's policy reaches them: their body and headers are cleared after the
+# first period, the rows deleted after the second, longer one (days; billing.checks).
+RETENTION_UNKNOWN_ENDPOINT_PAYLOAD_DAYS = env.int("RETENTION_UNKNOWN_ENDPOINT_PAYLOAD_DAYS", default=30)
+RETENTION_UNKNOWN_ENDPOINT_ROW_DAYS = env.int("RETENTION_UNKNOWN_ENDPOINT_ROW_DAYS", default=180)
 
 # Object actions (e.g. Replay) open a confirmation page with GET; the page's form POSTs.
 DJANGO_OBJECT_ACTIONS_DEFAULT_HTTP_METHOD = "GET"
@@ -197,7 +202,11 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Preload is opt-in: once browsers' preload lists hold the domain, taking it back takes months,
+# so it is a decision for whoever owns the domain (and every subdomain), not a default. Django's
+# check --deploy warns without it (security.W021): that warning is silenced while it is off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto).
 # Set it only when the proxy always sets or overwrites that header.
 _PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")

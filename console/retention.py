@@ -5,7 +5,9 @@ step clears or deletes one batch in a short transaction and, when the batch was 
 the next step after the last id it handled. Jobs: one per registered payload purge
 (connector.retention: documents, attempt calls, and what flows register), then deleting
 attempts and sync runs older than their limits. Document rows, their states and the audit
-trail are never deleted.
+trail are never deleted. Rows of no tenant (connector.retention.UnownedRows) have two jobs
+each, run once per sweep with no tenant: their payload cleared, then the rows deleted, after
+periods of their own.
 """
 from __future__ import annotations
 
@@ -16,7 +18,14 @@ from django.conf import settings
 from django.db.models import Q
 
 from connector.models import SyncRunStatus
-from connector.retention import PurgeResult, delete_batch, purge_batch, registered_purges
+from connector.retention import (
+    PurgeResult,
+    delete_batch,
+    purge_batch,
+    registered_purges,
+    registered_unowned,
+    unowned_batch,
+)
 
 from .models import RetentionPolicy
 
@@ -46,8 +55,22 @@ def retention_jobs() -> list[str]:
     return [*(f"purge:{purge.name}" for purge in registered_purges()), *DELETE_JOBS]
 
 
-def retention_step(*, tenant_id: int, job: str, now: datetime, after_id: int = 0, batch_size: int = 500) -> PurgeResult:
-    """One batch of one job for one tenant."""
+def unowned_retention_jobs() -> list[str]:
+    """The jobs of rows that belong to no tenant, run with tenant_id None."""
+    return [f"{verb}:{rows.name}" for rows in registered_unowned() for verb in ("unowned-purge", "unowned-delete")]
+
+
+def retention_step(*, tenant_id: int | None, job: str, now: datetime, after_id: int = 0,
+                   batch_size: int = 500) -> PurgeResult:
+    """One batch of one job for one tenant (None: an unowned rows' job)."""
+    if job.startswith(("unowned-purge:", "unowned-delete:")):
+        verb, name = job.split(":", 1)
+        rows = next((r for r in registered_unowned() if r.name == name), None)
+        if rows is None:
+            raise ValueError(f"no rows of no tenant named '{name}' are registered")
+        return unowned_batch(rows, delete=verb == "unowned-delete", now=now, after_id=after_id, batch_size=batch_size)
+    if tenant_id is None:
+        raise ValueError(f"retention job '{job}' is a tenant's: it needs a tenant id")
     periods = retention_periods(tenant_id=tenant_id)
     if job.startswith("purge:"):
         name = job.removeprefix("purge:")
@@ -63,4 +86,4 @@ def retention_step(*, tenant_id: int, job: str, now: datetime, after_id: int = 0
         return delete_batch("connector.SyncRun", tenant="tenant_id", tenant_id=tenant_id, aged_by="started_at",
                             before=now - periods.sync_runs, after_id=after_id, batch_size=batch_size,
                             keep=Q(status=SyncRunStatus.RUNNING))
-    raise ValueError(f"unknown retention job '{job}' (known: {', '.join(retention_jobs())})")
+    raise ValueError(f"unknown retention job '{job}' (known: {', '.join([*retention_jobs(), *unowned_retention_jobs()])})")

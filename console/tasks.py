@@ -12,7 +12,7 @@ from .alerts import alerts_evaluate
 from .daily import daily_counts_refresh
 from .health import beat_heartbeat_record
 from .replays import TRIAGE_LOCK, replay_item_finish
-from .retention import retention_jobs, retention_step
+from .retention import retention_jobs, retention_step, unowned_retention_jobs
 from .triage import triage_pass
 
 log = get_logger(__name__)
@@ -46,17 +46,20 @@ def replay_item_finished(item_id: int) -> bool:
 
 @shared_task(name="console.retention_sweep", ignore_result=True)
 def retention_sweep() -> int:
-    """Start one self-requeuing chain per (tenant, job)."""
+    """Start one self-requeuing chain per (tenant, job), and one per job of rows of no tenant."""
     started = 0
     for tenant_id in Tenant.objects.values_list("pk", flat=True):
         for job in retention_jobs():
             retention_purge.delay(tenant_id=tenant_id, job=job, after_id=0)
             started += 1
+    for job in unowned_retention_jobs():
+        retention_purge.delay(tenant_id=None, job=job, after_id=0)
+        started += 1
     return started
 
 
 @shared_task(name="console.retention_purge", ignore_result=True)
-def retention_purge(tenant_id: int, job: str, after_id: int = 0) -> int:
+def retention_purge(tenant_id: int | None, job: str, after_id: int = 0) -> int:
     """One batch; a full batch queues the next one after the last id it handled."""
     with bound(tenant_id=tenant_id, retention_job=job):
         result = retention_step(tenant_id=tenant_id, job=job, now=timezone.now(), after_id=after_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 import uuid
@@ -139,31 +138,22 @@ def _pay(http: httpx.Client, invoice_id: str, *, amount: int | None = None) -> d
 
 
 # -- `make demo` ----------------------------------------------------------------------------------
-DEMO_STRIPE_PORT = int(os.environ.get("DEMO_STRIPE_PORT", "8103"))
 DEMO_WEBHOOK_SECRET = os.environ.get("DEMO_STRIPE_WEBHOOK_SECRET", "whsec_demoPaymentsEndpointSecret0001")
 DEMO_ENDPOINT = "Demo: Stripe simulator"
 
 
-def payments_demo_seed(tenant, plan) -> None:
-    """The demo tenant's Stripe connection (unless one exists), its webhook endpoint with a known
-    secret, the served Stripe simulator (unless another seeder serves it), and, once everything
-    is up, invoices paid and their events delivered (connector.demo's seeder registry)."""
+def payments_demo_seed(tenant, plan, *, stripe_url: str) -> None:
+    """Payments' part of billing's demo seeder (billing/demo.py, which serves the Stripe
+    simulator at `stripe_url` and connects the tenant to it): the webhook endpoint with a known
+    secret and, once everything is up, invoices paid and their events delivered."""
     from billing.models import WebhookEndpoint, WebhookSecret
-    from sandbox.stripe import SANDBOX_SECRET_KEY
-    from tenants.models import StripeConnection
 
-    StripeConnection.objects.get_or_create(tenant=tenant, defaults=dict(
-        enabled=True, secret_key=SANDBOX_SECRET_KEY, api_base=f"http://127.0.0.1:{DEMO_STRIPE_PORT}"))
     endpoint, _ = WebhookEndpoint.objects.get_or_create(tenant=tenant, description=DEMO_ENDPOINT)
     if not endpoint.secrets.exists():
         WebhookSecret.objects.create(endpoint=endpoint, secret=DEMO_WEBHOOK_SECRET)
-    plan.processes.setdefault("stripe-sim", [sys.executable, "manage.py", "sandbox", "stripe", "--port",
-                                             str(DEMO_STRIPE_PORT)])
-    if DEMO_STRIPE_PORT not in plan.wait_for_ports:
-        plan.wait_for_ports.append(DEMO_STRIPE_PORT)
     # In the background: the ar-stripe flow's first cycle (queued by the hook before this one)
     # is what makes the invoices to pay, and the demo's start must not wait for it.
-    plan.after_start.append(lambda: threading.Thread(target=_demo_payments, args=(tenant, endpoint),
+    plan.after_start.append(lambda: threading.Thread(target=_demo_payments, args=(tenant, endpoint, stripe_url),
                                                      name="payments-demo", daemon=True).start())
     plan.notes.append(f"Stripe payments: the simulator pays the open demo invoices (one partly, one refunded) and "
                       f"posts signed events to {webhook_path(endpoint)}; their cash receipts appear in the "
@@ -176,13 +166,13 @@ def webhook_path(endpoint) -> str:
     return reverse("billing:stripe-webhook", kwargs={"endpoint_key": str(endpoint.uuid)})
 
 
-def _demo_payments(tenant, endpoint) -> None:
+def _demo_payments(tenant, endpoint, stripe_url: str) -> None:
     from connector.clients import vantagepoint_client
     from sandbox.stripe import SANDBOX_SECRET_KEY
 
     url = f"http://127.0.0.1:{os.environ.get('DEMO_WEB_PORT', '8000')}{webhook_path(endpoint)}"
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{DEMO_STRIPE_PORT}", auth=(SANDBOX_SECRET_KEY, ""),
+        with httpx.Client(base_url=stripe_url, auth=(SANDBOX_SECRET_KEY, ""),
                           timeout=30) as http, vantagepoint_client(tenant) as vp:
             _ar_stripe_invoices_wait(http, tenant_slug=tenant.slug, payable=lambda invoice: _project_active(vp, invoice))
             demo_invoices_create(http, vp, tenant_slug=tenant.slug)  # only when ar-stripe made none

@@ -7,7 +7,9 @@
                ar-stripe document (matching.py); another tenant's or nobody's is ignored;
     post       one receipt batch per payment or refund (receipts.py), each an effect keyed on
                the payment, looked for in the CR ledger before and after; found already →
-               duplicate; a refund waits (retrying) for its payment's receipt;
+               duplicate; a refund waits (retrying) for its payment's receipt; a refund that
+               failed after it succeeded is reversed (a positive receipt, RefNo its id + "-rev")
+               when its receipt is in Vantagepoint, and posts nothing when it never was;
     ar_status  the invoice's AR balance read back: paid, partly paid.
 
 Documents come from the webhook view (billing/webhooks/); `sweep=True` gives the flow a cycle
@@ -16,6 +18,7 @@ that resumes documents a dead worker left waiting.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -26,20 +29,23 @@ from billing.stripe.client import stripe_client
 from connector.clients import vantagepoint_client
 from connector.failures import DataFailure
 from connector.flows import Flow, RelatedRecord, Step, register
-from connector.models import Document, DocumentState, EffectState, Trigger
+from connector.locks import exclusive
+from connector.models import Document, DocumentState, Effect, EffectState, Trigger
 from connector.pipeline import StepContext
 from connector.queue import documents_queue
 from connector.summary import DocumentSummary, summary_amount, words_of
 
 from .matching import AR_STRIPE_FLOW, Target, invoice_target
-from .payments import PAYMENT, REFUND, Movement, NotOurs, event_fetch, event_read
+from .payments import PAYMENT, REFUND, REVERSAL, REVERSAL_SUFFIX, Movement, NotOurs, event_fetch, event_read
 from .receipts import (
     PaymentReceiptMissing,
+    RefundReceiptPending,
     ar_status,
     payment_receipt_required,
     posting_json,
     receipt_batch,
     receipt_batch_name,
+    receipt_batch_name_of,
     receipt_found,
     receipt_json,
     receipt_period,
@@ -47,6 +53,7 @@ from .receipts import (
 
 STRIPE_PAYMENT = "stripe-payment"
 WAITS_FOR = "waits_for"
+REFUND_LOCK_RETRY_SECONDS = 5
 
 
 def _ignore(ctx: StepContext, reason: str) -> None:
@@ -113,41 +120,102 @@ def post(ctx: StepContext) -> None:
                 except PaymentReceiptMissing:
                     document.external_ids = {**ids, WAITS_FOR: movement.payment}
                     raise
-            effect_name = f"receipt:{movement.reference}"[:60]
-            on = date.fromisoformat(movement.on)
-            declared = ctx.effect_declare(effect_name, key=receipt_batch_name(movement),
-                                          intent={"period": receipt_period(on), "trans_date": movement.on})
-            if declared.state == EffectState.INTENDED:
-                found = receipt_found(vp, movement, target)
-                if found is not None:  # in Vantagepoint already (by hand, or another event's document)
-                    outcomes[movement.reference] = {"outcome": "duplicate", **receipt_json(found)}
-                    continue
-            batch = receipt_batch(movement, target, name=declared.key, period=declared.intent["period"],
-                                  trans_date=date.fromisoformat(declared.intent["trans_date"]), invoice_label=label)
-
-            def do(key: str, batch=batch) -> dict[str, Any]:
-                return posting_json(vp.post_cash_receipt_batch(batch))
-
-            def look(movement=movement, name=declared.key) -> dict[str, Any] | None:
-                posted = vp.cash_receipt_batch_posted(name)
-                if posted is not None:
-                    return {**posting_json(posted), "looked": True}
-                found = receipt_found(vp, movement, target)
-                return {**receipt_json(found), "looked": True} if found is not None else None
-
-            result = ctx.effect(effect_name, do=do, look=look)
-            ours = not result.get("already_posted") or result.get("looked")
-            outcomes[movement.reference] = {"outcome": "posted" if ours else "duplicate",
-                                            "amount": str(movement.amount), **result}
-    document.external_ids = {**ids, "receipt_batches": sorted({o["batch"] for o in outcomes.values()})}
+                with _refund_lock(ctx, movement.reference):
+                    failed = _refund_failed_before_posting(ctx, vp, movement, target)
+                    outcomes[movement.reference] = failed or _receipt_post(ctx, vp, movement, target, label)
+            elif movement.kind == REVERSAL:
+                with _refund_lock(ctx, movement.reverses):
+                    outcomes[movement.reference] = (_nothing_to_reverse(ctx, vp, movement, target)
+                                                    or _receipt_post(ctx, vp, movement, target, label))
+            else:
+                outcomes[movement.reference] = _receipt_post(ctx, vp, movement, target, label)
+    document.external_ids = {**ids, "receipt_batches": sorted({o["batch"] for o in outcomes.values() if o.get("batch")})}
     document.mapped = {**document.mapped, "receipts": outcomes}
     document.artifact = receipts_text(document)
     paid = [m.reference for m in movements if m.kind == PAYMENT]
     if paid:
         _wake_refunds(ctx, paid)
-    if not any(o["outcome"] == "posted" for o in outcomes.values()):
+    if not any(o.get("batch") for o in outcomes.values()):
+        _ignore(ctx, "; ".join(o["reason"] for o in outcomes.values()))
+    elif not any(o["outcome"] == "posted" for o in outcomes.values()):
         ctx.finish(DocumentState.DUPLICATE, "already in Vantagepoint, nothing posted: " + "; ".join(
-            f"{ref} in batch {o['batch']}" for ref, o in outcomes.items()))
+            f"{ref} in batch {o['batch']}" for ref, o in outcomes.items() if o.get("batch")))
+
+
+def _receipt_post(ctx: StepContext, vp, movement: Movement, target: Target, label: str) -> dict[str, Any]:
+    """One receipt batch for one movement, an effect: the CR ledger looked at first (found:
+    duplicate), posted once, found again after a crash by its batch name or RefNo."""
+    effect_name = f"receipt:{movement.reference}"[:60]
+    on = date.fromisoformat(movement.on)
+    declared = ctx.effect_declare(effect_name, key=receipt_batch_name(movement),
+                                  intent={"period": receipt_period(on), "trans_date": movement.on})
+    if declared.state == EffectState.INTENDED:
+        found = receipt_found(vp, movement, target)
+        if found is not None:  # in Vantagepoint already (by hand, or another event's document)
+            return {"outcome": "duplicate", **receipt_json(found)}
+    batch = receipt_batch(movement, target, name=declared.key, period=declared.intent["period"],
+                          trans_date=date.fromisoformat(declared.intent["trans_date"]), invoice_label=label)
+
+    def do(key: str) -> dict[str, Any]:
+        return posting_json(vp.post_cash_receipt_batch(batch))
+
+    def look() -> dict[str, Any] | None:
+        posted = vp.cash_receipt_batch_posted(declared.key)
+        if posted is not None:
+            return {**posting_json(posted), "looked": True}
+        found = receipt_found(vp, movement, target)
+        return {**receipt_json(found), "looked": True} if found is not None else None
+
+    result = ctx.effect(effect_name, do=do, look=look)
+    ours = not result.get("already_posted") or result.get("looked")
+    return {"outcome": "posted" if ours else "duplicate", "amount": str(movement.amount), **result}
+
+
+@contextmanager
+def _refund_lock(ctx: StepContext, refund_id: str):
+    """A refund's receipt and its reversal are decided one at a time (see receipts.py)."""
+    key = f"stripe-refund:{ctx.tenant.pk}:{refund_id}"
+    with exclusive(key) as held:
+        if not held:
+            raise RefundReceiptPending(f"another worker holds refund {refund_id}'s lock: tried again shortly",
+                                       system="stripe", retry_in=REFUND_LOCK_RETRY_SECONDS)
+        yield
+
+
+def _refund_failed_before_posting(ctx: StepContext, vp, refund: Movement, target: Target) -> dict[str, Any] | None:
+    """A refund whose receipt is not in Vantagepoint yet is asked for at Stripe again (the event
+    may be old): one that failed meanwhile posts nothing, and its reversal has nothing to reverse."""
+    declared = ctx.effect_declare(f"receipt:{refund.reference}"[:60], key=receipt_batch_name(refund),
+                                  intent={"period": receipt_period(date.fromisoformat(refund.on)),
+                                          "trans_date": refund.on})
+    if declared.state == EffectState.CONFIRMED or receipt_found(vp, refund, target) is not None:
+        return None  # posted: a failure now is the reversal's to post
+    with stripe_client(ctx.tenant) as stripe:
+        now = stripe.retrieve_refund(refund.reference)
+    if now.status != "failed":
+        return None
+    reason = now.raw.get("failure_reason") or "no reason given"
+    return {"outcome": "not_posted", "amount": str(refund.amount),
+            "reason": f"refund {refund.reference} failed at Stripe ({reason}) before its receipt was posted: "
+                      "nothing posted"}
+
+
+def _nothing_to_reverse(ctx: StepContext, vp, reversal: Movement, target: Target) -> dict[str, Any] | None:
+    """None when the failed refund's receipt is in Vantagepoint (the reversal posts); the
+    outcome saying so when it never was; RefundReceiptPending while a document of this tenant
+    is still on its way to posting it."""
+    if vp.cash_receipt(reversal.reverses, invoice=target.invoice) is not None:
+        return None
+    in_flight = Effect.objects.filter(
+        document__tenant_id=ctx.document.tenant_id, document__flow=STRIPE_PAYMENT,
+        document__state__in=(DocumentState.RECEIVED, DocumentState.MAPPED, DocumentState.RETRYING),
+        key=receipt_batch_name_of(reversal.reverses), state__in=(EffectState.INTENDED, EffectState.UNKNOWN)
+    ).exclude(document_id=ctx.document.pk)
+    if in_flight.exists():
+        raise RefundReceiptPending(f"refund {reversal.reverses} failed; whether its receipt went in is not known "
+                                   "yet (another document is posting it): its reversal waits", system="vantagepoint")
+    return {"outcome": "nothing_to_reverse", "amount": str(reversal.amount),
+            "reason": f"refund {reversal.reverses} failed before its receipt was posted: nothing to reverse"}
 
 
 def _wake_refunds(ctx: StepContext, payments: list[str]) -> None:
@@ -185,8 +253,13 @@ def receipts_text(document: Document) -> str:
     target = mapped.get("target") or {}
     lines = []
     for ref, outcome in (mapped.get("receipts") or {}).items():
+        if not outcome.get("batch"):  # a failed refund: nothing posted, nothing to reverse
+            lines.append(f"Cash receipt {ref}: none posted, {outcome.get('reason', '')}")
+            continue
         verb = "posted" if outcome.get("outcome") == "posted" else "already in Vantagepoint"
         amount = outcome.get("amount", "")
+        if ref.endswith(REVERSAL_SUFFIX):
+            verb = f"reverses the receipt of failed refund {ref.removesuffix(REVERSAL_SUFFIX)}, {verb}"
         lines.append(f"Cash receipt {ref} {amount} on invoice {target.get('invoice')} (project "
                      f"{target.get('project')}): {verb}, batch {outcome.get('batch')}, period {outcome.get('period')}")
     after = mapped.get("ar_after")
@@ -225,7 +298,10 @@ def related_records(document: Document) -> list[RelatedRecord]:
         records.append(RelatedRecord("Stripe invoice", f"{invoice.get('number') or invoice['id']} ({invoice['id']})",
                                      f"https://dashboard.stripe.com/{mode}invoices/{invoice['id']}"))
     for ref, outcome in (mapped.get("receipts") or {}).items():
-        records.append(RelatedRecord("Vantagepoint cash receipt",
+        if not outcome.get("batch"):
+            continue
+        records.append(RelatedRecord("Vantagepoint cash receipt reversing a failed refund"
+                                     if ref.endswith(REVERSAL_SUFFIX) else "Vantagepoint cash receipt",
                                      f"batch {outcome.get('batch')}, RefNo {ref}, period {outcome.get('period')}"))
     ar_document = (mapped.get("target") or {}).get("ar_document")
     if ar_document and Document.objects.filter(pk=ar_document, tenant_id=document.tenant_id,

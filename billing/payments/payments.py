@@ -4,8 +4,10 @@ The event body is never trusted for amounts or state (it may be old, or rendered
 API version): its type and object id say what to ask Stripe for, and Stripe's answer now is
 what counts. What moved is a list of `Movement`s, each a payment (money received against the
 invoice, keyed by its payment intent, or its charge when it has none) or a refund (money
-given back, keyed by the refund, naming the payment it undoes). Several events about one
-payment (invoice.paid, charge.succeeded) name the same movement, so they make one receipt.
+given back, keyed by the refund, naming the payment it undoes) or a reversal (a refund that
+failed after it succeeded: the money is back, keyed by the refund id plus REVERSAL_SUFFIX,
+naming the refund it reverses). Several events about one payment (invoice.paid,
+charge.succeeded) name the same movement, so they make one receipt.
 """
 from __future__ import annotations
 
@@ -15,7 +17,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from billing.stripe import StripeBillingClient, StripeCharge, StripeInvoice, StripeNotFound, major_units
+from billing.stripe import (
+    StripeBillingClient,
+    StripeCharge,
+    StripeInvoice,
+    StripeNotFound,
+    StripeRefund,
+    major_units,
+)
 from connector.failures import DataFailure
 
 SYSTEM = "stripe"
@@ -24,11 +33,20 @@ REFUNDS = "/v1/refunds"
 
 INVOICE_EVENTS = ("invoice.paid", "invoice.payment_succeeded")
 CHARGE_EVENTS = ("charge.succeeded", "charge.refunded")
-REFUND_EVENTS = ("refund.created", "refund.updated")
+# A refund that fails after it succeeded (the card was closed meanwhile) is told by
+# refund.updated / refund.failed and, on older endpoints, charge.refund.updated.
+REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 EVENT_TYPES = (*INVOICE_EVENTS, *CHARGE_EVENTS, *REFUND_EVENTS)
 
 PAYMENT = "payment"
 REFUND = "refund"
+REVERSAL = "reversal"  # a refund that failed after it succeeded: the money came back
+REVERSAL_SUFFIX = "-rev"
+
+
+def reversal_reference(refund_id: str) -> str:
+    """The RefNo of the receipt that reverses a failed refund's: the refund id plus a suffix."""
+    return f"{refund_id}{REVERSAL_SUFFIX}"
 
 
 class NotOurs(Exception):
@@ -60,15 +78,17 @@ def event_read(raw: str) -> StripeEventRef:
 
 @dataclass(frozen=True)
 class Movement:
-    """Money that moved: a payment (positive) or a refund (negative), in the smallest unit."""
+    """Money that moved: a payment (positive), a refund (negative) or the reversal of a
+    failed refund (positive), in the smallest unit."""
 
-    kind: str  # PAYMENT or REFUND
-    reference: str  # pi_… / ch_… for a payment, re_… for a refund: the receipt's RefNo
+    kind: str  # PAYMENT, REFUND or REVERSAL
+    reference: str  # pi_… / ch_… for a payment, re_… for a refund, re_…-rev for a reversal: the RefNo
     amount_minor: int  # signed: a refund is negative
     currency: str
     on: str  # ISO date of the movement, in the tenant's time zone
-    payment: str = ""  # a refund: the payment it gives money back from
+    payment: str = ""  # a refund or reversal: the payment the refund gave money back from
     charge: str = ""
+    reverses: str = ""  # a reversal: the refund (re_…) whose receipt it reverses
 
     @property
     def amount(self):
@@ -131,7 +151,7 @@ def event_fetch(stripe: StripeBillingClient, event: StripeEventRef, *, zone: str
         refund = stripe.retrieve_refund(event.object_id)
     except StripeNotFound as exc:
         raise _missing("refund", event.object_id, event, exc) from None
-    if refund.status != "succeeded":
+    if refund.status not in ("succeeded", "failed"):
         raise NotOurs(f"refund {refund.id} is {refund.status}: only a succeeded refund is posted (its "
                       "refund.updated event posts it once it succeeds)")
     if not refund.charge:
@@ -142,6 +162,8 @@ def event_fetch(stripe: StripeBillingClient, event: StripeEventRef, *, zone: str
         raise _missing("charge", refund.charge, event, exc) from None
     invoice = _invoice(stripe, _invoice_of(stripe, charge.payment_intent, charge.raw, what=f"refund {refund.id}"),
                        event)
+    if refund.status == "failed":  # whether its receipt was posted is the post step's to find out
+        return Fetched(invoice, (_reversal_movement(refund, charge, zone=zone),))
     return Fetched(invoice, (_refund_movement(refund.raw, charge, zone=zone),))
 
 
@@ -219,6 +241,14 @@ def _refund_movement(refund: Any, charge: StripeCharge, *, zone: str) -> Movemen
     return Movement(kind=REFUND, reference=refund["id"], amount_minor=-int(refund["amount"]),
                     currency=refund["currency"], on=_day(refund.get("created"), zone),
                     payment=charge.payment_intent or charge.id, charge=charge.id)
+
+
+def _reversal_movement(refund: StripeRefund, charge: StripeCharge, *, zone: str) -> Movement:
+    """The money of a failed refund back with us: its amount, positive, dated the day we learn it
+    (Stripe's refund says no time of failure)."""
+    return Movement(kind=REVERSAL, reference=reversal_reference(refund.id), amount_minor=int(refund.amount),
+                    currency=refund.currency, on=_day(None, zone), payment=charge.payment_intent or charge.id,
+                    charge=charge.id, reverses=refund.id)
 
 
 def movement_day(movement: Movement) -> date:

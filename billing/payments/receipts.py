@@ -7,6 +7,11 @@ charge.succeeded) derive the same batch name, and Vantagepoint refuses a second 
 name; before posting, the CR ledger is searched for a receipt with that RefNo on the
 invoice (entered by hand, or by the other document), and one found makes this one a
 duplicate. A refund posts a negative receipt, and only once its payment's receipt is there.
+A refund that failed after it succeeded posts a positive receipt reversing the refund's
+(RefNo: the refund id plus a suffix), only when the refund's receipt is in Vantagepoint; one
+that failed before its receipt was posted posts nothing. Both happen under a lock per refund,
+and a refund's receipt is posted only after Stripe says, under that lock, that it has not
+failed: whichever document comes first, the ledger ends with both receipts or neither.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from connector.vantagepoint.postings import PostingResult, batch_name
 from connector.vantagepoint.records import ARBalance, CashReceipt
 
 from .matching import Target
-from .payments import Movement
+from .payments import REVERSAL, Movement
 
 BATCH_PREFIX = "STR"
 
@@ -29,9 +34,18 @@ class PaymentReceiptMissing(TransientFailure):
     """A refund whose payment has no receipt in Vantagepoint yet: it waits (retrying) for it."""
 
 
+class RefundReceiptPending(TransientFailure):
+    """A failed refund whose receipt another document is posting (or holds the refund's lock):
+    its reversal waits (retrying) to see whether that receipt went in."""
+
+
 def receipt_batch_name(movement: Movement) -> str:
-    """The same for every document about this payment or refund, on every try."""
-    return batch_name(BATCH_PREFIX, f"stripe:{movement.reference}")
+    """The same for every document about this payment, refund or reversal, on every try."""
+    return receipt_batch_name_of(movement.reference)
+
+
+def receipt_batch_name_of(reference: str) -> str:
+    return batch_name(BATCH_PREFIX, f"stripe:{reference}")
 
 
 def receipt_period(on: date) -> int:
@@ -40,7 +54,8 @@ def receipt_period(on: date) -> int:
 
 def receipt_batch(movement: Movement, target: Target, *, name: str, period: int, trans_date: date,
                   invoice_label: str) -> CashReceiptBatch:
-    what = "Stripe refund" if movement.amount_minor < 0 else "Stripe payment"
+    what = ("Stripe refund failed, reversed:" if movement.kind == REVERSAL
+            else "Stripe refund" if movement.amount_minor < 0 else "Stripe payment")
     description = f"{what} {movement.reference} on invoice {target.invoice} ({invoice_label})"[:100]
     line = CashReceiptLine(wbs1=target.project, wbs2=target.wbs2, wbs3=target.wbs3, invoice=target.invoice,
                            amount=movement.amount, description=description)

@@ -1,27 +1,34 @@
-"""Handing accepted events to the engine: one document per event, processed by a worker.
+"""Handing accepted events to the engine: one drain service, two triggers.
 
-The request inserts the event alone (an outbox row, no document) and nudges the drain:
-`billing.drain_webhook_events`, run by a worker, makes each waiting event's document
-(`connector.documents.document_receive`: the unique (tenant, flow, external key) makes it
-once, whatever the number of drains, duplicates or redelivered nudges), stamps the event
-queued and sends `connector.process_document` by name (billing needs nothing of the
-engine's task module) for each document it made. If the broker refuses, the stamp is taken
-off again. Nudges are thrown from a thread of the web process, at most one per
-NUDGE_INTERVAL per process, always after the commit they follow (a nudge asked for while
-one is being sent is sent again), so the request never waits for the broker and a burst of
-events costs a handful of messages.
+The request inserts the event alone (an outbox row, no document). One service,
+`webhook_events_drain`, does everything after that: it makes each waiting event's document
+(`connector.documents.document_receive`'s work, batched: the unique (tenant, flow, external
+key) makes it once, whatever the number of drains, duplicates or redelivered triggers),
+stamps the event queued in the same transaction, then sends `connector.process_document` by
+name (billing needs nothing of the engine's task module) for each document it made. If the
+broker refuses, the stamps of what was not sent are taken off again.
 
-The sweeper, a periodic task, is the net under all of it: it drains what no nudge reached
-(the broker down, the web process gone), sends what has no stamp, and sends again what was
-stamped long ago while its document never moved (a crash between commit and send, or a
-broker that lost the message). Sending twice is therefore possible and harmless: the engine
-takes a lock per document and resumes only unfinished work. Losing one is not possible.
+Two triggers run it, each a thin Celery task in billing/tasks.py:
+- the nudge, after the commit of a new event: a thread of the web process sends
+  `billing.drain_webhook_events`, at most one per NUDGE_INTERVAL per process, always after
+  the commit it follows (a nudge asked for while one is being sent is sent again), so the
+  request never waits for the broker and a burst of events costs a handful of messages;
+- the sweep, every minute (`billing.queue_unqueued_webhook_events`, one at a time under a
+  lock): the same drain, so it makes what no nudge reached (the broker down, the web
+  process gone), plus the sweep's own part: sending what has no stamp (a refused send), and
+  again what was stamped long ago while its document never moved (a crash between commit
+  and send, or a broker that lost the message).
+
+Sending twice is therefore possible and harmless: the engine takes a lock per document and
+resumes only unfinished work. Losing one is not possible: an event is on disk before the
+request answers, and until its document has moved the sweep keeps sending it.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,12 +56,13 @@ NUDGE_INTERVAL = 0.2
 # False: nudges are sent in the calling thread (tests, whose fake broker runs the drain).
 NUDGE_IN_BACKGROUND = True
 DRAIN_BATCH = 500
-# An event younger than this may still be on its way to the broker from its own request.
+# An event with a document but no stamp (its send was refused) is sent again by the sweep once
+# this old: a drain sending it right now is left to finish.
 SWEEP_GRACE = timedelta(minutes=1)
 # A document still untouched this long after its event was queued: the message is presumed lost.
 SWEEP_STALL = timedelta(minutes=15)
 STALL_LOOKBACK = timedelta(days=1)
-SWEEP_BATCH = 500
+SWEEP_LOCK = "billing:webhook-events-sweep"
 # One quick reconnect (a pooled connection gone stale), then give up: the request must answer
 # in milliseconds, and the sweeper tries again.
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
@@ -86,11 +94,18 @@ def drain_nudge_send() -> None:
         raise QueueRefused(f"{type(exc).__name__}: {exc}") from exc
 
 
-class _Nudger:
-    """One thread per process sends the nudges: `nudge()` only sets a flag. The thread clears
-    the flag before it sends, so a nudge asked for during a send is sent again after it."""
+class Nudger:
+    """The nudge trigger: one thread per process sends the drain's task; `nudge()` only sets a
+    flag (the request never waits for the broker). The thread clears the flag before it sends,
+    so a nudge asked for during a send is sent again after it; between two sends it pauses
+    `interval` seconds, folding a burst into a handful of messages. `send` and `pause` are the
+    broker and the clock (tests give their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, send: Callable[[], None] | None = None, *, interval: float | None = None,
+                 pause: Callable[[float], None] = time.sleep) -> None:
+        self.send = send or (lambda: drain_nudge_send())
+        self.interval = NUDGE_INTERVAL if interval is None else interval
+        self.pause = pause
         self.wanted = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
@@ -108,20 +123,20 @@ class _Nudger:
             self.wanted.wait()
             self.wanted.clear()
             try:
-                drain_nudge_send()
+                self.send()
             except QueueRefused as exc:
                 log.warning("webhook drain not nudged, the sweeper will drain: %s", exc)
             except Exception:  # noqa: BLE001 - the thread must outlive any one failure
                 log.exception("webhook drain nudge failed, the sweeper will drain")
-            time.sleep(NUDGE_INTERVAL)
+            self.pause(self.interval)
 
 
-_nudger = _Nudger()
+_nudger = Nudger()
 
 
 def webhook_events_nudge() -> None:
-    """After an event's commit: have a worker make its document and queue its processing soon.
-    Never raises and never waits for the broker (NUDGE_IN_BACKGROUND)."""
+    """Trigger one, after an event's commit: have a worker drain the outbox soon. Never raises
+    and never waits for the broker (NUDGE_IN_BACKGROUND)."""
     if NUDGE_IN_BACKGROUND:
         _nudger.nudge()
         return
@@ -131,24 +146,81 @@ def webhook_events_nudge() -> None:
         log.warning("webhook drain not nudged, the sweeper will drain: %s", exc)
 
 
-def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> dict[str, int]:
-    """Make the document of every event still waiting for one, stamp them queued and send the
-    processing of each document made here; batches of `limit` until none is left or the
-    broker refuses. Concurrent drains share the work (rows taken are skipped by the others).
-    Returns counts: documents (made here), queued (sent), refused (0 or 1)."""
-    counts = {"documents": 0, "queued": 0, "refused": 0}
+def webhook_events_drain(*, sweep: bool = False, now: datetime | None = None,
+                         limit: int = DRAIN_BATCH) -> dict[str, int]:
+    """The drain, what both triggers run: make the document of every event still waiting for
+    one and stamp it queued (batches of `limit`, concurrent drains sharing the work: rows taken
+    are skipped by the others); with `sweep` (the periodic trigger, one at a time under a lock)
+    also stamp again the events older than SWEEP_GRACE never stamped (a refused send) and those
+    stamped more than SWEEP_STALL ago whose document is still untouched; then send the
+    processing of everything stamped here. The first broker refusal stops it: what was not
+    sent is unstamped, for the next sweep.
+
+    Returns counts: documents (made here), queued (sent), stalled (of the queued, sent again
+    after a stall), refused (0 or 1), busy (a sweep found another sweep at work)."""
+    counts = {"documents": 0, "queued": 0, "stalled": 0, "refused": 0, "busy": 0}
+    if not sweep:
+        _documents_make_and_send(counts, limit)
+        return counts
+    with exclusive(SWEEP_LOCK) as acquired:
+        if not acquired:
+            counts["busy"] = 1
+            return counts
+        _documents_make_and_send(counts, limit)
+        if not counts["refused"]:
+            _stamp_again_and_send(counts, now or timezone.now(), limit)
+    if counts["documents"] or counts["queued"] or counts["refused"]:
+        log.info("webhook sweep: %(documents)d document(s) made, %(queued)d event(s) queued (%(stalled)d of them "
+                 "again), broker refused: %(refused)d", counts)
+    return counts
+
+
+def _documents_make_and_send(counts: dict[str, int], limit: int) -> None:
     while True:
         made, taken = _drain_batch(limit)
         counts["documents"] += len(made)
-        with current_app.producer_or_acquire() as producer:  # one for the batch
-            for n, (event_id, document_id) in enumerate(made):
-                if not webhook_event_queue(event_id=event_id, document_id=document_id, producer=producer):
-                    WebhookEvent.objects.filter(pk__in=[e for e, _ in made[n + 1:]]).update(queued_at=None)
-                    counts["refused"] = 1
-                    return counts
-                counts["queued"] += 1
+        sent = _send_stamped(made)
+        counts["queued"] += sent
+        if sent < len(made):
+            counts["refused"] = 1
+            return
         if taken < limit:
-            return counts
+            return
+
+
+def _stamp_again_and_send(counts: dict[str, int], now: datetime, limit: int) -> None:
+    """The sweep's own part: events with a document that no send reached, or whose send was
+    lost (only stamps of the last day are looked at again: an index range, not the history)."""
+    never = Q(queued_at__isnull=True, created_at__lt=now - SWEEP_GRACE, document__isnull=False)
+    stalled = Q(queued_at__lt=now - SWEEP_STALL, queued_at__gte=now - SWEEP_STALL - STALL_LOOKBACK,
+                document__state=DocumentState.RECEIVED, document__updated_at__lte=F("queued_at"))
+    pending = list(WebhookEvent.objects.filter(never | stalled).order_by("created_at")
+                   .values_list("pk", "document_id", "queued_at")[:limit])
+    if not pending:
+        return
+    WebhookEvent.objects.filter(pk__in=[pk for pk, _, _ in pending]).update(queued_at=now)  # stamped before sent
+    sent = _send_stamped([(pk, document_id) for pk, document_id, _ in pending])
+    counts["queued"] += sent
+    counts["stalled"] += sum(queued_at is not None for _, _, queued_at in pending[:sent])
+    if sent < len(pending):
+        counts["refused"] = 1
+
+
+def _send_stamped(pairs: list[tuple[int, int]]) -> int:
+    """Send the processing of each (event, document), already stamped queued, through one
+    producer; at the first refusal unstamp that event and the rest. Returns how many were sent."""
+    if not pairs:
+        return 0
+    with current_app.producer_or_acquire() as producer:  # one for the batch
+        for n, (event_id, document_id) in enumerate(pairs):
+            try:
+                document_processing_send(document_id=document_id, trigger=Trigger.WEBHOOK, producer=producer)
+            except QueueRefused as exc:
+                WebhookEvent.objects.filter(pk__in=[e for e, _ in pairs[n:]]).update(queued_at=None)
+                log.warning("%d webhook event(s) not queued (the first: event %s), the sweeper will retry: %s",
+                            len(pairs) - n, event_id, exc)
+                return n
+    return len(pairs)
 
 
 def _drain_batch(limit: int) -> tuple[list[tuple[int, int]], int]:
@@ -212,56 +284,6 @@ def _drain_batch(limit: int) -> tuple[list[tuple[int, int]], int]:
                 made_keys.discard(key)
         WebhookEvent.objects.bulk_update(events, ["document", "queued_at"])
     return made, len(events)
-
-
-def webhook_event_queue(*, event_id: int, document_id: int, producer: Any = None) -> bool:
-    """Send the processing of an event already stamped queued; when the broker refuses, take
-    the stamp off (the sweeper sends it later) and return False."""
-    try:
-        document_processing_send(document_id=document_id, trigger=Trigger.WEBHOOK, producer=producer)
-    except QueueRefused as exc:
-        WebhookEvent.objects.filter(pk=event_id).update(queued_at=None)
-        log.warning("webhook event %s not queued, the sweeper will retry: %s", event_id, exc)
-        return False
-    return True
-
-
-def webhook_events_queue_unqueued(*, now: datetime | None = None, grace: timedelta = SWEEP_GRACE,
-                                  stall: timedelta = SWEEP_STALL, limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """Drain the events still waiting for their document (no nudge reached a worker); then send
-    the processing of events older than `grace` that are not stamped queued, and again of those
-    stamped more than `stall` ago whose document is still untouched in `received`.
-
-    One sweep at a time (a lock); each event is stamped before it is sent; the sweep stops at
-    the first broker failure, since the next would fail too. Returns counts: drained (documents
-    made), queued (including the drained ones sent), stalled (of the queued, those sent again),
-    refused (0 or 1), busy (another sweep holds the lock)."""
-    now = now or timezone.now()
-    counts = {"drained": 0, "queued": 0, "stalled": 0, "refused": 0, "busy": 0}
-    never = Q(queued_at__isnull=True, created_at__lt=now - grace, document__isnull=False)
-    # Only stamps of the last day are looked at again: the sweep reads an index range, not the
-    # whole history, and a minute's sweep sees each stamp cross the `stall` mark many times over.
-    stalled = Q(queued_at__lt=now - stall, queued_at__gte=now - stall - STALL_LOOKBACK,
-                document__state=DocumentState.RECEIVED, document__updated_at__lte=F("queued_at"))
-    with exclusive("billing:webhook-events-sweep") as acquired:
-        if not acquired:
-            counts["busy"] = 1
-            return counts
-        drained = webhook_events_drain(limit=limit)
-        counts["drained"], counts["queued"], counts["refused"] = drained["documents"], drained["queued"], drained["refused"]
-        pending = (WebhookEvent.objects.filter(never | stalled).order_by("created_at")
-                   .values_list("pk", "document_id", "queued_at")[:limit]) if not counts["refused"] else []
-        for event_id, document_id, queued_at in pending:
-            WebhookEvent.objects.filter(pk=event_id).update(queued_at=now)
-            if not webhook_event_queue(event_id=event_id, document_id=document_id):
-                counts["refused"] = 1
-                break
-            counts["queued"] += 1
-            counts["stalled"] += queued_at is not None
-    if counts["drained"] or counts["queued"] or counts["refused"]:
-        log.info("webhook sweep: %(drained)d document(s) made, %(queued)d event(s) queued (%(stalled)d of them "
-                 "again), broker refused: %(refused)d", counts)
-    return counts
 
 
 def webhook_event_replay(*, event: WebhookEvent, user: AbstractBaseUser) -> None:

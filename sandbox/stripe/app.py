@@ -200,11 +200,13 @@ class StripeSimulator(ControlMixin):
         ledger.searchable_at[object_id] = self.clock.now() + self.search_lag
 
     def tick(self) -> None:
-        """What Stripe does on its own as time passes: finalize drafts whose hour is up."""
+        """What Stripe does on its own as time passes: finalize drafts whose hour is up, fail the
+        refunds of pm_card_refundFail charges."""
         with self.lock:
             now = int(self.clock.now())
             for ledger in self.ledgers.values():
                 invoices.auto_finalize_due(self, Call(ledger, ledger.account.api_version, now))
+                payments.refunds_fail_due(self, Call(ledger, ledger.account.api_version, now))
 
     def transport(self) -> SimulatorTransport:
         """An httpx transport serving this simulator in process, faults included."""

@@ -154,6 +154,13 @@ class ControlMixin:
             call = self._call(account, live)
             return render(call.ledger, payments.settle_refund(self, call, refund_id, status), LATEST)
 
+    def fail_refund(self, refund_id: str, failure_reason: str = "expired_or_canceled_card", *,
+                    account: str | None = None, live: bool = False) -> dict[str, Any]:
+        """A succeeded refund fails after the fact (refund.updated, refund.failed, charge.refund.updated)."""
+        with self.lock:
+            call = self._call(account, live)
+            return render(call.ledger, payments.fail_refund(self, call, refund_id, failure_reason), LATEST)
+
     # --- events and webhooks ------------------------------------------------------------------
 
     def events(self, event_type: str | None = None, *, account: str | None = None,

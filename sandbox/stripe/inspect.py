@@ -22,6 +22,7 @@
     POST /_sandbox/invoices/{id}/pay          {"amount"?, "payment_method"?}
     POST /_sandbox/charges/{id}/refund        {"amount"?, "pending"?}
     POST /_sandbox/refunds/{id}/settle        {"status"}
+    POST /_sandbox/refunds/{id}/fail          {"failure_reason"?}  a succeeded refund fails after the fact
 """
 from __future__ import annotations
 
@@ -123,6 +124,8 @@ def _act(sim: StripeSimulator, parts: list[str], body: dict[str, Any]) -> Respon
         return json_response(sim.refund_charge(object_id, amount=body.get("amount"), pending=bool(body.get("pending"))))
     if (kind, verb) == ("refunds", "settle"):
         return json_response(sim.settle_refund(object_id, body.get("status", "succeeded")))
+    if (kind, verb) == ("refunds", "fail"):
+        return json_response(sim.fail_refund(object_id, body.get("failure_reason", "expired_or_canceled_card")))
     raise StripeError(404, f"No sandbox endpoint /{'/'.join(parts)}")
 
 

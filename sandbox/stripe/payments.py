@@ -7,6 +7,12 @@ a partial payment leaves the invoice open. Test payment methods: `pm_card_visa` 
 `pm_card_chargeDeclined` and `pm_card_chargeDeclinedInsufficientFunds` are declined (402,
 a failed charge, `charge.failed` and `invoice.payment_failed`). A refund never changes
 the invoice (it stays paid), as at Stripe.
+
+A refund can fail after it succeeded (the card was closed meanwhile): `fail_refund` turns a
+succeeded refund failed (`failure_reason`, a `failure_balance_transaction` giving the money
+back to the charge) and sends `refund.updated`, `refund.failed` and `charge.refund.updated`.
+As in Stripe's test mode, a refund of a charge paid with `pm_card_refundFail` succeeds, then
+fails by itself (REFUND_FAILS_AFTER seconds later, when the clock moves).
 """
 from __future__ import annotations
 
@@ -24,7 +30,11 @@ if TYPE_CHECKING:
     from .app import StripeSimulator
 
 DECLINES = {"pm_card_chargeDeclined": "generic_decline", "pm_card_chargeDeclinedInsufficientFunds": "insufficient_funds"}
-SUCCEEDING = ("pm_card_visa", "pm_card_mastercard")
+SUCCEEDING = ("pm_card_visa", "pm_card_mastercard", "pm_card_refundFail")
+REFUND_FAILS_WITH = "pm_card_refundFail"  # Stripe's test card whose refunds fail asynchronously
+REFUND_FAILS_AFTER = 60
+REFUND_FAILURE_REASONS = ("expired_or_canceled_card", "lost_or_stolen_card", "declined", "insufficient_funds",
+                          "merchant_request", "unknown")
 REFUND = {"charge": Str(), "payment_intent": Str(), "amount": Int(minimum=1), "metadata": Metadata(),
           "reason": Enum("duplicate", "fraudulent", "requested_by_customer"), **EXPAND}
 
@@ -189,13 +199,43 @@ def refund(sim: StripeSimulator, call: Call, charge: dict[str, Any], amount: int
         "id": sim.ids.new("re_"), "object": "refund", "amount": amount, "balance_transaction": sim.ids.new("txn_"),
         "charge": charge["id"], "created": call.now, "currency": charge["currency"], "metadata": metadata or {},
         "payment_intent": charge["payment_intent"], "reason": reason, "receipt_number": None, "status": status,
-        "failure_reason": None, "destination_details": {"type": "card", "card": {"type": "refund"}},
+        "failure_reason": None, "failure_balance_transaction": None,
+        "destination_details": {"type": "card", "card": {"type": "refund"}},
     })
     previous = changes(charge, {"amount_refunded": charge["amount_refunded"] + amount,
                                 "refunded": charge["amount_refunded"] + amount == charge["amount"]})
     emit(sim, call, "refund.created", created)
     emit(sim, call, "charge.refunded", charge, previous)
+    if status == "succeeded" and charge.get("payment_method") == REFUND_FAILS_WITH:
+        call.ledger.refunds_fail_at[created["id"]] = call.now + REFUND_FAILS_AFTER
     return created
+
+
+def fail_refund(sim: StripeSimulator, call: Call, refund_id: str,
+                failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+    """A succeeded refund fails after the fact: the money goes back to the charge, and Stripe
+    tells with refund.updated, refund.failed and charge.refund.updated."""
+    found = call.ledger.get("refund", refund_id)
+    if failure_reason not in REFUND_FAILURE_REASONS:
+        raise ValueError(f"failure_reason must be one of {', '.join(REFUND_FAILURE_REASONS)}, not {failure_reason!r}")
+    require(found["status"] == "succeeded", f"Refund {refund_id} is {found['status']}: only a succeeded refund "
+            "fails after the fact.", code="refund_unexpected_state")
+    call.ledger.refunds_fail_at.pop(refund_id, None)
+    previous = changes(found, {"status": "failed", "failure_reason": failure_reason,
+                               "failure_balance_transaction": sim.ids.new("txn_")})
+    charge = call.ledger.objects[found["charge"]]
+    changes(charge, {"amount_refunded": charge["amount_refunded"] - found["amount"], "refunded": False})
+    emit(sim, call, "refund.updated", found, previous)
+    emit(sim, call, "refund.failed", found, previous)
+    emit(sim, call, "charge.refund.updated", found, previous)
+    return found
+
+
+def refunds_fail_due(sim: StripeSimulator, call: Call) -> None:
+    """The pm_card_refundFail refunds whose time has come fail (StripeSimulator.tick)."""
+    for refund_id, at in sorted(call.ledger.refunds_fail_at.items(), key=lambda item: item[1]):
+        if at <= call.now:
+            fail_refund(sim, call, refund_id)
 
 
 def settle_refund(sim: StripeSimulator, call: Call, refund_id: str, status: str) -> dict[str, Any]:

@@ -123,6 +123,8 @@ class Ledger:
     deleted: set[str] = field(default_factory=set)
     # Drafts Stripe will finalize by itself, and when (invoice id → epoch).
     finalizes_at: dict[str, int] = field(default_factory=dict)
+    # Succeeded refunds of a pm_card_refundFail charge, which fail by themselves (refund id → epoch).
+    refunds_fail_at: dict[str, int] = field(default_factory=dict)
     _next: int = 0
 
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """What the fast request path must not give up: a process's cached endpoint keys only propose
 (the database decides in the same statement), and the nudger thread always nudges after the
-last event it was told of, however many it folds into one message."""
+last event it was told of, however many it folds into one message (driven step by step: a
+fake broker whose sends block until the test releases them, no wall-clock sleep)."""
 from __future__ import annotations
 
+import queue
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -55,57 +56,99 @@ def test_a_secret_added_by_another_process_verifies_at_once(client, endpoint):
     assert WebhookEvent.objects.filter(stripe_id="evt_signed_with_the_new_secret").exists()
 
 
-def test_the_nudger_folds_a_burst_into_few_messages_and_always_sends_after_the_last_nudge(monkeypatch):
-    sent: list[float] = []
+class Broker:
+    """The nudger's broker and clock, driven by the test: each send announces itself on
+    `started` and blocks until the test lets it end (`finish`, or `refuse` to fail it); each
+    pause after a send is announced on `paused` and returns at once."""
 
-    def send() -> None:
-        sent.append(time.monotonic())
-        time.sleep(0.01)  # a publish takes a while: nudges arrive during it
+    def __init__(self) -> None:
+        self.started: queue.Queue[int] = queue.Queue()
+        self.paused: queue.Queue[float] = queue.Queue()
+        self.outcomes: queue.Queue[Exception | None] = queue.Queue()
+        self.sends = 0
 
-    monkeypatch.setattr(handoff, "drain_nudge_send", send)
-    monkeypatch.setattr(handoff, "NUDGE_INTERVAL", 0.05)
+    def send(self) -> None:
+        self.sends += 1
+        self.started.put(self.sends)
+        outcome = self.outcomes.get(timeout=DEADLINE)  # blocked until the test says how it ends
+        if outcome is not None:
+            raise outcome
+
+    def pause(self, seconds: float) -> None:
+        self.paused.put(seconds)
+
+    def finish(self, error: Exception | None = None) -> None:
+        self.outcomes.put(error)
+
+    def next_send(self) -> int:
+        return self.started.get(timeout=DEADLINE)
+
+    def next_pause(self) -> float:
+        return self.paused.get(timeout=DEADLINE)
+
+
+DEADLINE = 10  # seconds any one step may take before the test fails; none waits for time to pass
+
+
+@pytest.fixture
+def broker(monkeypatch) -> Broker:
+    fake = Broker()
     monkeypatch.setattr(handoff, "NUDGE_IN_BACKGROUND", True)
-    monkeypatch.setattr(handoff, "_nudger", handoff._Nudger())
+    monkeypatch.setattr(handoff, "_nudger", handoff.Nudger(fake.send, interval=0.2, pause=fake.pause))
+    return fake
+
+
+def test_the_nudger_folds_a_burst_into_one_message_and_always_sends_after_the_last_nudge(broker):
+    handoff.webhook_events_nudge()
+    assert broker.next_send() == 1
+
+    # 800 nudges from 4 threads while that publish is under way: none of them waits for it.
+    start = threading.Barrier(4)
 
     def burst() -> None:
+        start.wait(timeout=DEADLINE)
         for _ in range(200):
             handoff.webhook_events_nudge()
-            time.sleep(0.001)
 
     threads = [threading.Thread(target=burst) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    last_nudge = time.monotonic()
-    deadline = last_nudge + 5
-    while not (sent and sent[-1] >= last_nudge) and time.monotonic() < deadline:
-        time.sleep(0.01)
+        thread.join(timeout=DEADLINE)
+    assert not any(thread.is_alive() for thread in threads), "a nudge waited for the broker"
+    assert broker.started.empty(), "one send at a time"
 
-    assert sent and sent[-1] >= last_nudge, "a send started after the last nudge"
-    assert len(sent) < 100, f"800 nudges folded into {len(sent)} messages"
+    broker.finish()
+    assert broker.next_pause() == 0.2, "at most one send per interval"
+    assert broker.next_send() == 2, "the nudges during a send are sent again after it"
+    assert not handoff._nudger.wanted.is_set(), "all 800 folded into that one"
+    broker.finish()
+    assert broker.next_pause() == 0.2
+    assert not handoff._nudger.wanted.is_set() and broker.started.empty(), "nothing more is asked for"
+
+    handoff.webhook_events_nudge()  # the last event's nudge
+    assert broker.next_send() == 3
+    broker.finish()
+    assert broker.next_pause() == 0.2
+    assert broker.sends == 3, "801 nudges, 3 messages"
 
 
-def test_a_failing_send_does_not_stop_the_nudger(monkeypatch):
-    calls: list[int] = []
-
-    def send() -> None:
-        calls.append(1)
-        if len(calls) == 1:
-            raise handoff.QueueRefused("broker down")
-
-    monkeypatch.setattr(handoff, "drain_nudge_send", send)
-    monkeypatch.setattr(handoff, "NUDGE_INTERVAL", 0.01)
-    monkeypatch.setattr(handoff, "NUDGE_IN_BACKGROUND", True)
-    monkeypatch.setattr(handoff, "_nudger", handoff._Nudger())
+def test_a_failing_send_does_not_stop_the_nudger(broker):
     handoff.webhook_events_nudge()
-    deadline = time.monotonic() + 5
-    while not calls and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert broker.next_send() == 1
+    broker.finish(handoff.QueueRefused("broker down"))
+    broker.next_pause()
+    assert handoff._nudger.thread.is_alive()
+
     handoff.webhook_events_nudge()
-    while len(calls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert len(calls) == 2
+    assert broker.next_send() == 2
+    broker.finish(RuntimeError("anything else"))
+    broker.next_pause()
+
+    handoff.webhook_events_nudge()
+    assert broker.next_send() == 3
+    broker.finish()
+    broker.next_pause()
 
 
 def test_a_document_another_drain_made_meanwhile_is_not_made_or_sent_twice(client, endpoint, sent_tasks, monkeypatch):
@@ -125,10 +168,11 @@ def test_a_document_another_drain_made_meanwhile_is_not_made_or_sent_twice(clien
         return summarize(document)
 
     monkeypatch.setattr(handoff, "document_summarize", another_drain_commits_first)
-    assert handoff.webhook_events_drain() == {"documents": 1, "queued": 1, "refused": 0}
+    assert handoff.webhook_events_drain() == {"documents": 1, "queued": 1, "stalled": 0, "refused": 0, "busy": 0}
     assert Document.objects.count() == 2
     here = Document.objects.get(external_key="evt_drained_here")
     assert sent_tasks == [("connector.process_document", {"document_id": here.pk, "trigger": "webhook", "user_id": None})]
     assert AuditEvent.objects.filter(action="received").count() == 2, "one each"
     assert not WebhookEvent.objects.filter(document__isnull=True).exists()
-    assert handoff.webhook_events_drain() == {"documents": 0, "queued": 0, "refused": 0}, "a redelivered nudge"
+    assert handoff.webhook_events_drain()["documents"] == 0, "a redelivered nudge"
+    assert len(sent_tasks) == 1

@@ -22,7 +22,7 @@ from billing.webhooks.handoff import (
     SWEEP_GRACE,
     SWEEP_STALL,
     webhook_event_replay,
-    webhook_events_queue_unqueued,
+    webhook_events_drain,
 )
 from connector.locks import exclusive
 from connector.models import AuditEvent, Document, Trigger
@@ -65,11 +65,11 @@ def test_the_sweeper_queues_old_unqueued_events_once_and_leaves_young_ones_to_th
     WebhookEvent.objects.filter(pk=young.pk).update(queued_at=None)
     sent_tasks.clear()
 
-    assert queue_unqueued_webhook_events() == {"drained": 0, "queued": 1, "stalled": 0, "refused": 0, "busy": 0}
+    assert queue_unqueued_webhook_events() == {"documents": 0, "queued": 1, "stalled": 0, "refused": 0, "busy": 0}
     assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": old.document_id, "trigger": "webhook", "user_id": None})]
     assert WebhookEvent.objects.get(pk=old.pk).queued_at is not None
     assert WebhookEvent.objects.get(pk=young.pk).queued_at is None
-    assert webhook_events_queue_unqueued()["queued"] == 0, "queued once"
+    assert webhook_events_drain(sweep=True)["queued"] == 0, "queued once"
 
 
 def test_the_sweeper_sends_again_what_was_sent_long_ago_while_its_document_never_moved(
@@ -84,12 +84,12 @@ def test_the_sweeper_sends_again_what_was_sent_long_ago_while_its_document_never
     document_process(processed, trigger=Trigger.WEBHOOK)  # this one a worker did take
     sent_tasks.clear()
 
-    assert webhook_events_queue_unqueued() == {"drained": 0, "queued": 1, "stalled": 1, "refused": 0, "busy": 0}
+    assert webhook_events_drain(sweep=True) == {"documents": 0, "queued": 1, "stalled": 1, "refused": 0, "busy": 0}
     lost = WebhookEvent.objects.get(stripe_id="evt_lost_by_the_broker")
     assert sent_tasks == [(PROCESS_DOCUMENT_TASK, {"document_id": lost.document_id, "trigger": "webhook",
                                                    "user_id": None})]
     assert lost.queued_at > long_ago
-    assert webhook_events_queue_unqueued()["queued"] == 0, "stamped again: not before another 15 minutes"
+    assert webhook_events_drain(sweep=True)["queued"] == 0, "stamped again: not before another 15 minutes"
 
 
 def test_a_second_sweep_at_the_same_time_skips(client, endpoint, sent_tasks):
@@ -97,7 +97,7 @@ def test_a_second_sweep_at_the_same_time_skips(client, endpoint, sent_tasks):
     sent_tasks.clear()
     with exclusive("billing:webhook-events-sweep") as acquired:
         assert acquired
-        assert webhook_events_queue_unqueued() == {"drained": 0, "queued": 0, "stalled": 0, "refused": 0, "busy": 1}
+        assert webhook_events_drain(sweep=True) == {"documents": 0, "queued": 0, "stalled": 0, "refused": 0, "busy": 1}
     assert not sent_tasks
 
 
@@ -149,7 +149,7 @@ def test_the_nudge_and_then_the_task_reach_the_real_broker_by_name_with_the_engi
     assert event.document_id is None and event.queued_at is None, "the request makes no document"
     assert _messages(real_broker, private_queue, expect=1) == [{"task": DRAIN_TASK, "kwargs": {}}]
 
-    assert drain_webhook_events() == {"documents": 1, "queued": 1, "refused": 0}  # what the worker runs
+    assert drain_webhook_events() == {"documents": 1, "queued": 1, "stalled": 0, "refused": 0, "busy": 0}  # what the worker runs
     event.refresh_from_db()
     assert event.queued_at is not None and event.document.external_key == "evt_on_the_broker"
     assert _messages(real_broker, private_queue, expect=1) == [{
@@ -183,13 +183,13 @@ def test_with_the_broker_down_the_event_is_accepted_and_the_sweeper_drains_and_q
     assert "not nudged, the sweeper will drain" in caplog.text
 
     later = timezone.now() + SWEEP_GRACE * 2
-    assert webhook_events_queue_unqueued(now=later) == {"drained": 1, "queued": 0, "stalled": 0, "refused": 1,
+    assert webhook_events_drain(sweep=True, now=later) == {"documents": 1, "queued": 0, "stalled": 0, "refused": 1,
                                                         "busy": 0}, "the document is made, the broker still down"
     event.refresh_from_db()
     assert event.queued_at is None and Document.objects.filter(pk=event.document_id).count() == 1
 
     broker_down.undo()  # the broker is back
-    assert webhook_events_queue_unqueued(now=later)["queued"] == 1
+    assert webhook_events_drain(sweep=True, now=later)["queued"] == 1
     assert WebhookEvent.objects.get().queued_at is not None
     assert _messages(real_broker, private_queue, expect=1)[0]["kwargs"]["document_id"] == event.document_id
     assert Document.objects.count() == 1

@@ -8,7 +8,7 @@ from django.utils import timezone
 from connector.celery import app as celery_app
 from connector.models import Attempt, AuditEvent, Document, DocumentState, SyncRun, SyncRunStatus
 from console.models import RetentionPolicy
-from console.retention import retention_jobs, retention_periods, retention_step
+from console.retention import retention_jobs, retention_periods, retention_step, unowned_retention_jobs
 from console.tasks import retention_purge, retention_sweep
 from tests.factories import make_tenant
 
@@ -104,7 +104,8 @@ def test_the_task_requeues_itself_batch_after_batch(eager_celery, monkeypatch):
 def test_the_sweep_starts_one_chain_per_tenant_and_job(eager_celery):
     make_tenant()
     make_tenant()
-    assert retention_sweep.delay().get() == 2 * len(retention_jobs())
+    assert retention_sweep.delay().get() == 2 * len(retention_jobs()) + len(unowned_retention_jobs()), \
+        "and one per job of rows of no tenant"
 
 
 def test_the_edi_flow_registers_the_cleo_file_ledger():

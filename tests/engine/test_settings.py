@@ -87,12 +87,21 @@ def test_check_deploy_has_nothing_to_say_in_production(tmp_path):
     assert relaxed.returncode != 0 and "security.W008" in relaxed.stderr and "security.W012" in relaxed.stderr
 
 
+def test_hsts_preload_is_opt_in_and_check_deploy_is_clean_either_way(tmp_path):
+    assert settings_of(production(tmp_path, **SERVERS), "SECURE_HSTS_PRELOAD")["SECURE_HSTS_PRELOAD"] is False
+    opted = production(tmp_path, SECURE_HSTS_PRELOAD="1", **SERVERS)
+    assert settings_of(opted, "SECURE_HSTS_PRELOAD", "SILENCED_SYSTEM_CHECKS") == {
+        "SECURE_HSTS_PRELOAD": True, "SILENCED_SYSTEM_CHECKS": []}
+    done = run(opted, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode == 0 and "System check identified no issues" in done.stdout, done.stderr
+
+
 def test_production_defaults_are_https_only_and_each_can_be_set(tmp_path):
     names = ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
              "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER")
     assert settings_of(production(tmp_path, **SERVERS), *names) == {
         "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
-        "SECURE_HSTS_SECONDS": 31_536_000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": True,
+        "SECURE_HSTS_SECONDS": 31_536_000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": False,
         "SECURE_PROXY_SSL_HEADER": None}
     demo = settings_of(production(tmp_path, DEBUG="1"), *names)
     assert not any(demo.values()), "the demo serves plain HTTP on loopback"

@@ -89,6 +89,40 @@ def test_a_pending_refund_settles_later_with_refund_updated(api, sim):
     assert ok(api.get(f"/v1/charges/{charge['id']}"))["amount_refunded"] == 0, "a failed refund gives the money back"
 
 
+def test_a_succeeded_refund_can_fail_after_the_fact_and_says_so_with_three_events(api, sim):
+    charge = sim.pay_invoice(open_invoice(api))
+    refund = sim.refund_charge(charge["id"], amount=4000)
+    assert refund["status"] == "succeeded"
+    failed = sim.fail_refund(refund["id"], "lost_or_stolen_card")
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "lost_or_stolen_card")
+    assert failed["failure_balance_transaction"].startswith("txn_")
+    assert types(sim)[-3:] == ["refund.updated", "refund.failed", "charge.refund.updated"]
+    for event in sim.events()[-3:]:
+        assert event["data"]["object"]["id"] == refund["id"]
+        assert event["data"]["previous_attributes"]["status"] == "succeeded"
+    fetched = ok(api.get(f"/v1/refunds/{refund['id']}"))
+    assert (fetched["status"], fetched["failure_reason"]) == ("failed", "lost_or_stolen_card")
+    assert ok(api.get(f"/v1/charges/{charge['id']}"))["amount_refunded"] == 0, "the money is back on the charge"
+    with pytest.raises(Exception, match="only a succeeded refund fails"):
+        sim.fail_refund(refund["id"])
+    with pytest.raises(ValueError, match="failure_reason must be one of"):
+        sim.fail_refund(sim.refund_charge(charge["id"], amount=100)["id"], "bad_luck")
+
+
+def test_a_refund_of_a_refund_fail_test_card_succeeds_then_fails_by_itself(api, sim):
+    charge = sim.pay_invoice(open_invoice(api), payment_method="pm_card_refundFail")
+    refund = ok(api.post("/v1/refunds", data={"charge": charge["id"]}))
+    assert refund["status"] == "succeeded" and not sim.events("refund.failed")
+    sim.advance(59)
+    assert ok(api.get(f"/v1/refunds/{refund['id']}"))["status"] == "succeeded"
+    sim.advance(1)
+    assert ok(api.get(f"/v1/refunds/{refund['id']}"))["status"] == "failed"
+    [event] = sim.events("charge.refund.updated")
+    assert event["data"]["object"]["failure_reason"] == "expired_or_canceled_card"
+    sim.advance(120)
+    assert len(sim.events("refund.failed")) == 1, "once"
+
+
 def test_events_are_retrievable_listable_and_kept_30_days(api, sim):
     charge = sim.pay_invoice(open_invoice(api))
     event = sim.events("charge.succeeded")[0]
