@@ -126,7 +126,8 @@ def oldest_open_failure(*, scope: Scope) -> GroupMember | None:
 def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
     """The end of each flow's last successful cycle in the scope: one query, a row per tenant
     shown with each flow's newest successful run read from the end of an index (console
-    migration 0002), never a scan of every run."""
+    migration 0002), never a scan of every run, and its schedule's last quiet cycle (one that
+    found nothing keeps no run: connector.sync), whichever ended later."""
     flows = [flow.name for flow in all_flows() if flow.has_cycle]
     if not flows or not scope.tenants:
         return {}
@@ -134,12 +135,16 @@ def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
                                                             status=SyncRunStatus.SUCCEEDED)
                                     .order_by("-started_at").values("finished_at")[:1])
               for i, name in enumerate(flows)}
+    quiet = {f"quiet_{i}": Subquery(FlowSchedule.objects.filter(tenant_id=OuterRef("pk"), flow=name)
+                                    .values("last_quiet_at")[:1])
+             for i, name in enumerate(flows)}
     result: dict[str, datetime] = {}
-    for row in Tenant.objects.filter(pk__in=[t.pk for t in scope.tenants]).annotate(**newest).values(*newest):
+    rows = Tenant.objects.filter(pk__in=[t.pk for t in scope.tenants]).annotate(**newest, **quiet)
+    for row in rows.values(*newest, *quiet):
         for i, name in enumerate(flows):
-            when = row[f"last_{i}"]
-            if when is not None and (name not in result or when > result[name]):
-                result[name] = when
+            for when in (row[f"last_{i}"], row[f"quiet_{i}"]):
+                if when is not None and (name not in result or when > result[name]):
+                    result[name] = when
     return result
 
 
