@@ -288,3 +288,24 @@ class RunLock(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ConnectionStatus(models.Model):
+    """Per tenant and outside system (vantagepoint, cleo, stripe), how its last real call went:
+    when, ok or not, since when it has been failing and why (a status or an error class,
+    never a body, a header or a secret). Written by the HTTP layer (connector.call_status) at
+    most once a minute per row unless the outcome changes, and by "Test connections"."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connection_statuses")
+    system = models.CharField(max_length=20)
+    last_call_at = models.DateTimeField()
+    ok = models.BooleanField()
+    failing_since = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=120, blank=True, help_text="e.g. 503, ConnectTimeout, test failed: 401")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "system"], name="one_status_per_tenant_system")]
+        verbose_name_plural = "connection statuses"
+
+    def __str__(self) -> str:
+        return f"{self.system} for tenant {self.tenant_id}: {'ok' if self.ok else self.problem}"

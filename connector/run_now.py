@@ -56,8 +56,7 @@ class RunStatus:
 def quiet_status(schedule: FlowSchedule) -> RunStatus:
     """The schedule's last quiet cycle as the page shows it: it ran, and found nothing new."""
     when = tenant_time(schedule.last_quiet_at, schedule.tenant, seconds=True)
-    return RunStatus(state="quiet", label="Nothing new", finished=True, progress=f"ran at {when}, nothing new",
-                     started=when)
+    return RunStatus(state="quiet", label="Nothing new", finished=True, progress=f"ran at {when}, nothing new")
 
 
 def run_status(*, schedule: FlowSchedule, task_id: str = "") -> RunStatus:
