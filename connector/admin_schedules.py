@@ -95,22 +95,25 @@ class ScheduleForm(forms.ModelForm):
 @admin.register(FlowSchedule)
 class FlowScheduleAdmin(DjangoObjectActions, TenantScopedAdmin):
     form = ScheduleForm
-    list_display = ("flow_col", "tenant", "cadence_col", "status_col", "last_run_col", "skip_count")
+    list_display = ("flow_col", "tenant", "cadence_col", "status_col", "last_run_col", "quiet_col", "skip_count")
     list_display_links = ("flow_col",)
     list_filter = (("tenant", TenantListFilter), FlowFilter, "enabled")
     list_select_related = ("tenant", "periodic_task__interval", "periodic_task__crontab")
-    readonly_fields = ("tenant", "flow_col", "status_col", "cadence_col", "enabled", "skip_count", "last_skipped")
+    readonly_fields = ("tenant", "flow_col", "status_col", "cadence_col", "enabled", "skip_count", "last_skipped",
+                       "quiet_count", "last_quiet")
     fieldsets = (
         (None, {"fields": ("tenant", "flow_col", "status_col")}),
         ("When it runs", {"fields": ("on", "cadence", "every_minutes", "daily_at")}),
         ("Skipped ticks", {"fields": ("skip_count", "last_skipped"),
                            "description": "A tick that found the previous run still working is skipped, not queued."}),
+        ("Quiet cycles", {"fields": ("quiet_count", "last_quiet"),
+                          "description": "A cycle that ran and found nothing new keeps no sync run: it is counted here."}),
     )
     # What someone who may only look sees of "When it runs".
     view_only_fieldsets = (
         (None, {"fields": ("tenant", "flow_col", "status_col")}),
         ("When it runs", {"fields": ("enabled", "cadence_col")}),
-        fieldsets[2],
+        *fieldsets[2:],
     )
     change_form_template = "admin/connector/flowschedule/change_form.html"
     change_actions = ("run_now",)
@@ -155,6 +158,14 @@ class FlowScheduleAdmin(DjangoObjectActions, TenantScopedAdmin):
                            tenant_time(obj.last_run_at, obj.tenant), SyncRunStatus(obj.last_run_status).label.lower())
 
     last_skipped = tenant_time_column("last_skipped_at", "Last skipped")
+
+    last_quiet = tenant_time_column("last_quiet_at", "Last quiet cycle")
+
+    @admin.display(description="Quiet cycles", ordering="quiet_count")
+    def quiet_col(self, obj):
+        if not obj.quiet_count:
+            return EMPTY
+        return f"{obj.quiet_count}, the last {tenant_time(obj.last_quiet_at, obj.tenant)}"
 
     def save_model(self, request, obj, form, change):
         """Through the services, never a bare save: they align the beat task and audit."""

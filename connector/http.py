@@ -3,7 +3,9 @@
 Timeouts on every call; retries with exponential backoff and full jitter on transient
 failures (network errors, 429, 5xx) through tenacity; a Retry-After header honoured up to a
 cap; and a record of every call (method, path, status, duration) that the engine stores on
-the Attempt. No body, header or query string is recorded: they may carry secrets.
+the Attempt. No body, header or query string is recorded: they may carry secrets. A client
+built for a tenant's connection (`tenant_id`) also reports each request's final outcome to
+connector.call_status (the overview's connections panel), cheaply: see there.
 
 A request that may already have reached the server (a read timeout or a dropped connection
 after sending a POST) is never retried blindly: it raises `DeliveryUnknown` so the caller
@@ -34,6 +36,9 @@ import httpx
 import tenacity
 
 from .failures import TransientFailure
+from .logs import get_logger
+
+log = get_logger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Statuses that say the server did not act on the request, so even a POST may be resent.
@@ -88,7 +93,7 @@ def recording_calls() -> Iterator[list[CallRecord]]:
         _call_log.reset(token)
 
 
-def _record(call: CallRecord) -> None:
+def _record_call(call: CallRecord) -> None:
     calls = _call_log.get()
     if calls is not None:
         calls.append(call)
@@ -261,8 +266,11 @@ class PolicyClient:
         headers: dict[str, str] | None = None,
         owner: Hashable = None,
         after_throttled: Callable[[str, str, float | None], None] | None = None,
+        tenant_id: int | None = None,
     ) -> None:
         self.system = system
+        # Whose connection this client serves: its calls' outcomes go to connector.call_status.
+        self.tenant_id = tenant_id
         self.policy = policy or HttpPolicy()
         self.sleep = sleep
         self.before_request = before_request
@@ -283,11 +291,18 @@ class PolicyClient:
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (state.attempt_number - 1))
         return random.uniform(0, ceiling)
 
-    def _send_once(self, method: str, url: str, resend_safe: bool, kwargs: dict[str, Any]) -> httpx.Response:
+    def _send_once(self, method: str, url: str, resend_safe: bool, kwargs: dict[str, Any],
+                   tried: list[CallRecord] | None = None) -> httpx.Response:
         path = httpx.URL(url).path if url.startswith("http") else url.split("?")[0]
         if self.before_request:
             self.before_request(method, path)
         started = time.monotonic()
+
+        def _record(call: CallRecord) -> None:
+            _record_call(call)
+            if tried is not None:
+                tried.append(call)
+
         try:
             response = self.http.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -328,9 +343,11 @@ class PolicyClient:
             ),
             reraise=True,
         )
+        tried: list[CallRecord] = []
         try:
-            return retrying(self._send_once, method, url, resend_safe, kwargs)
+            response = retrying(self._send_once, method, url, resend_safe, kwargs, tried)
         except _RetryableStatus as exc:
+            self._report(tried)
             status = exc.response.status_code
             raise TransientFailure(
                 f"{method} {exc.response.request.url.path} answered {status} after {self.policy.max_attempts} tries",
@@ -338,6 +355,24 @@ class PolicyClient:
                 status=status,
                 system=self.system,
             ) from None
+        except Exception:
+            self._report(tried)
+            raise
+        self._report(tried)
+        return response
+
+    def _report(self, tried: list[CallRecord]) -> None:
+        """The request's final outcome (its last try) to the connection's status; never raises."""
+        if self.tenant_id is None or not tried:
+            return
+        from .call_status import call_outcome, call_status_record  # models: imported once Django is set up
+
+        last = tried[-1]
+        ok, problem = call_outcome(status=last.status, error=last.error)
+        try:
+            call_status_record(tenant_id=self.tenant_id, system=self.system, ok=ok, problem=problem)
+        except Exception as exc:  # noqa: BLE001 - a status not recorded must never fail the call
+            log.warning("connection status not recorded", system=self.system, error=type(exc).__name__)
 
 
 def _ms(started: float) -> int:

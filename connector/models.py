@@ -232,7 +232,10 @@ class FlowSchedule(models.Model):
     The cadence lives on the django-celery-beat task, where a human may edit it; `enabled` is
     whether a human wants the flow scheduled at all. The task runs only while both this and
     the tenant's connections for the flow are on (connector.schedules keeps that true). A tick
-    that finds a run still in progress writes no run: it is counted here.
+    that finds a run still in progress writes no run: it is counted here. So is a quiet cycle
+    (one that ran, received nothing, handed out nothing and failed nothing: connector.sync),
+    whose SyncRun row is removed when it ends; the overview and the silence alert count it
+    as a successful cycle.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="flow_schedules")
@@ -241,6 +244,10 @@ class FlowSchedule(models.Model):
     enabled = models.BooleanField(default=True, help_text="Off pauses this flow for this tenant, whatever its connections")
     skip_count = models.PositiveIntegerField(default=0, help_text="Ticks skipped because a run was still in progress")
     last_skipped_at = models.DateTimeField(null=True, blank=True)
+    quiet_count = models.PositiveIntegerField(default=0, help_text="Cycles that ran and found nothing to do")
+    last_quiet_at = models.DateTimeField(null=True, blank=True, help_text="When the last quiet cycle ended")
+    # The task of the last quiet cycle a person started ("Run now"): its page says how it ended.
+    last_quiet_task_id = models.CharField(max_length=255, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -281,3 +288,24 @@ class RunLock(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ConnectionStatus(models.Model):
+    """Per tenant and outside system (vantagepoint, cleo, stripe), how its last real call went:
+    when, ok or not, since when it has been failing and why (a status or an error class,
+    never a body, a header or a secret). Written by the HTTP layer (connector.call_status) at
+    most once a minute per row unless the outcome changes, and by "Test connections"."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="connection_statuses")
+    system = models.CharField(max_length=20)
+    last_call_at = models.DateTimeField()
+    ok = models.BooleanField()
+    failing_since = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=120, blank=True, help_text="e.g. 503, ConnectTimeout, test failed: 401")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "system"], name="one_status_per_tenant_system")]
+        verbose_name_plural = "connection statuses"
+
+    def __str__(self) -> str:
+        return f"{self.system} for tenant {self.tenant_id}: {'ok' if self.ok else self.problem}"

@@ -3,7 +3,9 @@ asked, and tell the page how that cycle is doing while it runs.
 
 The cycle is the same Celery task beat runs (`connector.run_flow`), triggered manually and
 carrying the user; its task id is chosen here, so the page can follow the SyncRun that task
-writes (SyncRun.task_id) from "queued" to its end.
+writes (SyncRun.task_id) from "queued" to its end. A cycle that found nothing leaves no run
+(connector.sync): its schedule remembers the task of the last such manual cycle, so the page
+still ends with "ran at 10:42, nothing new".
 """
 from __future__ import annotations
 
@@ -51,11 +53,23 @@ class RunStatus:
         return asdict(self)
 
 
+def quiet_status(schedule: FlowSchedule) -> RunStatus:
+    """The schedule's last quiet cycle as the page shows it: it ran, and found nothing new."""
+    when = tenant_time(schedule.last_quiet_at, schedule.tenant, seconds=True)
+    return RunStatus(state="quiet", label="Nothing new", finished=True, progress=f"ran at {when}, nothing new")
+
+
 def run_status(*, schedule: FlowSchedule, task_id: str = "") -> RunStatus:
-    """The run the task `task_id` wrote, or "queued" while no worker has started it; without
-    a task id, the latest run of the schedule's flow for its tenant."""
+    """The run the task `task_id` wrote, "nothing new" when that task's cycle was quiet (no
+    run kept), or "queued" while no worker has started it; without a task id, the latest run
+    of the schedule's flow for its tenant, or its last quiet cycle when that came after."""
     runs = SyncRun.objects.filter(tenant_id=schedule.tenant_id, flow=schedule.flow)
     run = runs.filter(task_id=task_id).first() if task_id else runs.order_by("-started_at", "-id").first()
+    if task_id and run is None and schedule.last_quiet_task_id == task_id and schedule.last_quiet_at:
+        return quiet_status(schedule)
+    if not task_id and schedule.last_quiet_at and (run is None or run.started_at < schedule.last_quiet_at) and (
+            run is None or run.status != SyncRunStatus.RUNNING):
+        return quiet_status(schedule)
     if run is None:
         if task_id:
             busy = runs.filter(status=SyncRunStatus.RUNNING).exists()

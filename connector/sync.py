@@ -7,14 +7,23 @@ connector.counts.sync_run_add, which many workers call at once, so the run's own
 their fields and leave `counts` out.
 
 A cycle that finds the lock held does nothing and writes nothing (a scheduled tick counts the
-skip on its schedule). A cycle that gets the lock marks every other run of its tenant and flow
-still "running" as abandoned: holding the lock, it knows their processes are gone.
+skip on its schedule). A cycle that gets the lock marks every other run of its tenant and
+flow still "running" as abandoned: holding the lock, it knows their processes are gone.
+
+A quiet cycle (it succeeded, received no document, handed out none, counted no outcome and
+found no run abandoned) keeps its run only while it works (abandoned-run detection, the
+progress bar and "Run now" follow a running row): when it ends, the row is removed and its
+schedule counts the quiet cycle instead (quiet_count, last_quiet_at), in one transaction,
+so beat's ticks every 30 seconds do not fill the runs with empty rows. With no schedule to
+count it on (`manage.py sync` for a tenant never scheduled) the run is kept.
 """
 from __future__ import annotations
 
 import traceback as tb
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tenants.models import Tenant
@@ -25,10 +34,14 @@ from .failures import FailureKind, IntegrationFailure, classify
 from .flows import Flow, get_flow
 from .locks import LockLost, exclusive
 from .logs import bound
-from .models import SyncRun, SyncRunStatus
+from .models import FlowSchedule, SyncRun, SyncRunStatus, Trigger
 from .work import flow_cycle
 
 RUN_FIELDS = ["status", "finished_at", "progress", "cursor_before", "cursor_after", "error"]
+# Counts that say what a cycle looked at, not what it did: records read again (a stream's
+# lookback re-reads its last records; their documents exist: "duplicate" on receipt), files
+# already known. A run whose other counts are all zero received and processed nothing.
+LOOKED_ONLY = frozenset({"seen", "known", "duplicate"})
 
 
 def sync_lock_key(*, tenant_id: int, flow_name: str) -> str:
@@ -38,7 +51,8 @@ def sync_lock_key(*, tenant_id: int, flow_name: str) -> str:
 def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str, user: AbstractBaseUser | None = None,
                      inline: bool = False, task_id: str = "") -> SyncRun | None:
     """Run one cycle and return its run; None when another run of this flow for this tenant
-    holds the lock (nothing is written).
+    holds the lock (nothing is written). A quiet run comes back with `run.quiet` True (not a
+    field): its row is gone and its schedule counted it.
 
     `inline=False` (the scheduled task) queues one task per waiting document and returns;
     `inline=True` (`manage.py sync`, tests) returns once every one of them has run.
@@ -53,6 +67,27 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str, user: Abst
         return _run(tenant=tenant, flow=flow, trigger=trigger, user=user, inline=inline, task_id=task_id)
 
 
+def sync_run_is_quiet(run: SyncRun) -> bool:
+    """Whether a finished run found nothing: succeeded, handed out no document, counted nothing
+    but what it looked at (connector.counts keeps `queued` and the outcomes)."""
+    if run.status != SyncRunStatus.SUCCEEDED or run.error or run.progress_total or run.progress_done:
+        return False
+    return not any(value for key, value in (run.counts or {}).items() if key not in LOOKED_ONLY)
+
+
+def sync_run_quiet_record(run: SyncRun) -> bool:
+    """Count a quiet run on its schedule and remove its row, atomically; False (the row kept)
+    when the tenant has no schedule for the flow to count it on."""
+    fields = {"quiet_count": F("quiet_count") + 1, "last_quiet_at": run.finished_at}
+    if run.trigger == Trigger.MANUAL and run.task_id:
+        fields["last_quiet_task_id"] = run.task_id  # "Run now" follows its task: its page says so
+    with transaction.atomic():
+        if not FlowSchedule.objects.filter(tenant_id=run.tenant_id, flow=run.flow).update(**fields):
+            return False
+        SyncRun.objects.filter(pk=run.pk).delete()
+    return True
+
+
 def _run(*, tenant: Tenant, flow: Flow, trigger: str, user: AbstractBaseUser | None, inline: bool,
          task_id: str) -> SyncRun | None:
     flow_name = flow.name
@@ -60,7 +95,8 @@ def _run(*, tenant: Tenant, flow: Flow, trigger: str, user: AbstractBaseUser | N
         if not lease:
             return None
         run = SyncRun.objects.create(tenant=tenant, flow=flow_name, trigger=trigger, user=user, task_id=task_id)
-        sync_runs_abandon(tenant=tenant, flow_name=flow_name, found_by=run)
+        # A run that found others abandoned is kept whatever it did: their errors name it.
+        took_over = sync_runs_abandon(tenant=tenant, flow_name=flow_name, found_by=run)
         run.lease = lease
         try:
             with bound(run_id=run.pk):
@@ -84,6 +120,7 @@ def _run(*, tenant: Tenant, flow: Flow, trigger: str, user: AbstractBaseUser | N
             run.progress = run.progress[:200]
             run.save(update_fields=RUN_FIELDS)
             run.refresh_from_db(fields=["counts", "progress_done", "progress_total"])
+            run.quiet = not took_over and sync_run_is_quiet(run) and sync_run_quiet_record(run)
         return run
 
 

@@ -30,7 +30,8 @@ BUSY_MAX_RETRIES = 40
 
 @shared_task(bind=True, name="connector.run_flow", ignore_result=True, max_retries=REDELIVERY_RETRIES)
 def run_flow(self, tenant_id: int, flow: str, trigger: str = Trigger.SCHEDULED, user_id: int | None = None) -> int | None:
-    """One cycle of `flow` for the tenant; returns the run's id. `user_id`: who pressed
+    """One cycle of `flow` for the tenant; returns the run's id (a quiet cycle's run is gone by
+    then: its schedule counted it, connector.sync). `user_id`: who pressed
     "run now" (a manual trigger), recorded on the run and its attempts.
 
     When another run holds the lock, a scheduled tick skips (counted on its schedule, no run

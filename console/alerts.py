@@ -4,9 +4,10 @@ over.
 Each pass (console.tasks.triage, after grouping) works out the conditions true now for every
 tenant with alerts on: a failure group open (a new problem), a group at or past the growth
 threshold, a flow with no successful cycle or no document for longer than its silence rule
-allows. A condition not yet firing opens an Alert and sends it; a firing one that is no
-longer true is resolved and sends a resolved notice (when its opening was sent). So each
-problem makes two messages however many passes see it.
+allows (a quiet cycle, one that found nothing and so keeps no run, is a successful cycle;
+"no document" still fires for it). A condition not yet firing opens an Alert and sends it;
+a firing one that is no longer true is resolved and sends a resolved notice (when its
+opening was sent). So each problem makes two messages however many passes see it.
 
 Throttled twice: a condition that fired and was notified within the tenant's throttle
 window is opened again silently (a flapping flow does not page every few minutes), and past
@@ -34,7 +35,7 @@ from connector.failures import FailureKind, IntegrationFailure
 from connector.flows import all_flows
 from connector.http import HttpPolicy, PolicyClient
 from connector.logs import bound, get_logger
-from connector.models import Document, SyncRun, SyncRunStatus
+from connector.models import Document, FlowSchedule, SyncRun, SyncRunStatus
 
 from .models import (
     Alert,
@@ -123,10 +124,8 @@ def conditions_now(*, alert_settings: AlertSettings, now: datetime) -> list[Cond
         label = labels.get(rule.flow, rule.flow)
         if rule.minutes_without_success:
             window = timedelta(minutes=rule.minutes_without_success)
-            if now - rule.created_at >= window and not SyncRun.objects.filter(
-                    tenant=tenant, flow=rule.flow, status=SyncRunStatus.SUCCEEDED, started_at__gte=now - window).exists():
-                last = (SyncRun.objects.filter(tenant=tenant, flow=rule.flow, status=SyncRunStatus.SUCCEEDED)
-                        .order_by("-started_at").values_list("finished_at", flat=True).first())
+            if now - rule.created_at >= window and not _succeeded_since(tenant, rule.flow, now - window):
+                last = _last_success(tenant, rule.flow)
                 found.append(Condition(
                     f"silence:{rule.flow}:success", AlertKind.NO_SUCCESS,
                     f"{tenant.name}: {label} has had no successful cycle for {_span(window)}",
@@ -141,6 +140,22 @@ def conditions_now(*, alert_settings: AlertSettings, now: datetime) -> list[Cond
                     f"{tenant.name}: no {label} document for {_span(window)}",
                     f"Nothing has arrived since {local_time(now - window, zone_name)} at least.", flow=rule.flow))
     return found
+
+
+def _succeeded_since(tenant, flow: str, since: datetime) -> bool:
+    """A successful cycle since `since`: a succeeded run, or a quiet cycle (one that found
+    nothing keeps no run; its schedule counts it: connector.sync)."""
+    return SyncRun.objects.filter(tenant=tenant, flow=flow, status=SyncRunStatus.SUCCEEDED,
+                                  started_at__gte=since).exists() or \
+        FlowSchedule.objects.filter(tenant=tenant, flow=flow, last_quiet_at__gte=since).exists()
+
+
+def _last_success(tenant, flow: str) -> datetime | None:
+    """When the last successful cycle (a succeeded run or a quiet one) ended."""
+    run = (SyncRun.objects.filter(tenant=tenant, flow=flow, status=SyncRunStatus.SUCCEEDED)
+           .order_by("-started_at").values_list("finished_at", flat=True).first())
+    quiet = FlowSchedule.objects.filter(tenant=tenant, flow=flow).values_list("last_quiet_at", flat=True).first()
+    return max((when for when in (run, quiet) if when is not None), default=None)
 
 
 def _group_words(group: FailureGroup) -> str:

@@ -1,6 +1,6 @@
 """What the admin's home shows: per flow, documents per day by outcome over 30 days, the
 backlog waiting for a human, the oldest open failure, the last successful cycle and the
-next run, and each outside system's last connection result.
+next run, and each outside system's last real call (and last connection test).
 
 Selectors only: each reads with aggregate queries whose number does not grow with the data
 (one GROUP BY per chart, not a query per day or per flow), and never loads a payload column.
@@ -17,8 +17,9 @@ from django.db.models import Count, OuterRef, Subquery, Sum, Value
 from django_celery_beat.models import PeriodicTask
 
 from connector.flows import Flow, all_flows
-from connector.models import Document, DocumentState, FlowSchedule, SyncRun, SyncRunStatus
+from connector.models import ConnectionStatus, Document, DocumentState, FlowSchedule, SyncRun, SyncRunStatus
 from connector.schedules import schedule_cadence_words
+from tenants.connection_checks import connection_system
 from tenants.models import CONNECTION_MODELS, Tenant
 from tenants.scoping import tenant_ids_for
 
@@ -126,7 +127,8 @@ def oldest_open_failure(*, scope: Scope) -> GroupMember | None:
 def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
     """The end of each flow's last successful cycle in the scope: one query, a row per tenant
     shown with each flow's newest successful run read from the end of an index (console
-    migration 0002), never a scan of every run."""
+    migration 0002), never a scan of every run, and its schedule's last quiet cycle (one that
+    found nothing keeps no run: connector.sync), whichever ended later."""
     flows = [flow.name for flow in all_flows() if flow.has_cycle]
     if not flows or not scope.tenants:
         return {}
@@ -134,12 +136,16 @@ def last_successful_cycles(*, scope: Scope) -> dict[str, datetime]:
                                                             status=SyncRunStatus.SUCCEEDED)
                                     .order_by("-started_at").values("finished_at")[:1])
               for i, name in enumerate(flows)}
+    quiet = {f"quiet_{i}": Subquery(FlowSchedule.objects.filter(tenant_id=OuterRef("pk"), flow=name)
+                                    .values("last_quiet_at")[:1])
+             for i, name in enumerate(flows)}
     result: dict[str, datetime] = {}
-    for row in Tenant.objects.filter(pk__in=[t.pk for t in scope.tenants]).annotate(**newest).values(*newest):
+    rows = Tenant.objects.filter(pk__in=[t.pk for t in scope.tenants]).annotate(**newest, **quiet)
+    for row in rows.values(*newest, *quiet):
         for i, name in enumerate(flows):
-            when = row[f"last_{i}"]
-            if when is not None and (name not in result or when > result[name]):
-                result[name] = when
+            for when in (row[f"last_{i}"], row[f"quiet_{i}"]):
+                if when is not None and (name not in result or when > result[name]):
+                    result[name] = when
     return result
 
 
@@ -234,22 +240,47 @@ class ConnectionResult:
     ok: bool | None
     summary: str = ""
     zone_name: str = "UTC"
+    # The last real call (connector.call_status): when, ok or not, failing since, and why.
+    call_at: datetime | None = None
+    call_ok: bool | None = None
+    failing_since: datetime | None = None
+    problem: str = ""
+
+    @property
+    def call_text(self) -> str:
+        """e.g. "last call 2026-06-01 10:42 EDT ok", "failing since … EDT: 503 from Cleo"."""
+        if self.call_at is None:
+            return "no call yet"
+        if self.call_ok:
+            return f"last call {local_time(self.call_at, self.zone_name)} ok"
+        since = local_time(self.failing_since or self.call_at, self.zone_name)
+        return f"failing since {since}: {self.problem or 'failed'} from {self.system}"
 
 
 def connection_results(*, scope: Scope) -> list[ConnectionResult]:
-    """Each outside system's last 'Test connections' result: one query (a UNION ALL of the
-    connection tables)."""
-    columns = ("tenant__name", "tenant__time_zone", "enabled", "last_tested_at", "last_test_result")
-    per_system = [scope.filter(model.objects.all()).annotate(system=Value(_system_label(model))).values_list(
-        "system", *columns).order_by() for model in CONNECTION_MODELS]
+    """Each outside system's last real call (connector.call_status) and last 'Test
+    connections' result: one query (a UNION ALL of the connection tables, each row with its
+    status row's columns read by the (tenant, system) unique index)."""
+    columns = ("tenant__name", "tenant__time_zone", "enabled", "last_tested_at", "last_test_result",
+               "call_at", "call_ok", "call_failing_since", "call_problem")
+    per_system = [scope.filter(model.objects.all()).annotate(system=Value(_system_label(model)), **_call_columns(model))
+                  .values_list("system", *columns).order_by() for model in CONNECTION_MODELS]
     rows = per_system[0].union(*per_system[1:], all=True) if len(per_system) > 1 else per_system[0]
     results = []
-    for system, tenant_name, zone_name, enabled, tested_at, result in rows:
+    for system, tenant_name, zone_name, enabled, tested_at, result, call_at, call_ok, failing_since, problem in rows:
         result = result or ""
         results.append(ConnectionResult(
             tenant_name, system, enabled, tested_at, None if not result else result.startswith("OK"),
-            result.splitlines()[0] if result else "never tested", zone_name or "UTC"))
+            result.splitlines()[0] if result else "never tested", zone_name or "UTC",
+            call_at, call_ok, failing_since, problem or ""))
     return sorted(results, key=lambda r: (r.tenant_name, r.system))
+
+
+def _call_columns(model) -> dict[str, Subquery]:
+    status = ConnectionStatus.objects.filter(tenant_id=OuterRef("tenant_id"), system=connection_system(model))
+    return {name: Subquery(status.values(column)[:1]) for name, column in (
+        ("call_at", "last_call_at"), ("call_ok", "ok"), ("call_failing_since", "failing_since"),
+        ("call_problem", "problem"))}
 
 
 def _system_label(model) -> str:

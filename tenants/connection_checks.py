@@ -2,7 +2,8 @@
 connection (connector/ for Vantagepoint, edi/ for Cleo), so tenants/ imports no client.
 
 A result is saved on the connection (last_tested_at, last_test_result); it holds what was
-done and found, never a secret.
+done and found, never a secret. It also becomes the connection's last call outcome (the
+overview's connections panel: connector.call_status), written whatever the throttle says.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from connector.call_status import call_status_record
 from connector.failures import IntegrationFailure
 
 from .models import Connection
@@ -38,6 +40,7 @@ def register_connection_check(model: type[Connection], check: ConnectionCheck) -
 
 def connection_check_run(connection: Connection) -> CheckOutcome:
     check = _checks.get(type(connection))
+    problem = "test failed"
     if check is None:
         outcome = CheckOutcome(ok=False, lines=[f"No test is available for {connection._meta.verbose_name}."])
     else:
@@ -46,6 +49,14 @@ def connection_check_run(connection: Connection) -> CheckOutcome:
             outcome = CheckOutcome(ok=bool(result.ok), lines=list(result.lines), warnings=list(result.warnings))
         except IntegrationFailure as exc:
             outcome = CheckOutcome(ok=False, lines=[f"Failed ({exc.kind}): {exc}"])
+            problem = f"test failed: {exc.status or type(exc).__name__}"
     type(connection).objects.filter(pk=connection.pk).update(last_tested_at=timezone.now(),
                                                              last_test_result=outcome.summary())
+    call_status_record(tenant_id=connection.tenant_id, system=connection_system(type(connection)), ok=outcome.ok,
+                       problem=problem, force=True)
     return outcome
+
+
+def connection_system(model: type[Connection]) -> str:
+    """The system a connection model serves, as clients name it: vantagepoint, cleo, stripe."""
+    return model._meta.model_name.removesuffix("connection")

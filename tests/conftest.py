@@ -29,3 +29,14 @@ def tasks_run_in_the_test(request):
         yield
     finally:
         app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def connection_statuses_forgotten():
+    """Each test's database starts empty: what this process wrote of the last calls' outcomes
+    (connector.call_status throttles on it) is forgotten too."""
+    from connector.call_status import call_status_forget
+
+    call_status_forget()
+    yield
+    call_status_forget()

@@ -74,7 +74,7 @@ class StripeBillingClient:
         self._bucket = f"stripe:{connection.pk or id(connection)}"
         base = (connection.api_base or DEFAULT_API_BASE).rstrip("/")
         self.http = PolicyClient(base, system=SYSTEM, policy=policy, transport=transport, sleep=sleep,
-                                 before_request=self._pace)
+                                 before_request=self._pace, tenant_id=getattr(connection, "tenant_id", None))
         self.sdk = stripe.StripeClient(self._key, stripe_version=self.api_version, base_addresses={"api": base},
                                        http_client=PolicyHTTPClient(self.http), max_network_retries=0)
 

@@ -72,6 +72,7 @@ class VantagepointSession:
             connection.base_url, system=SYSTEM, policy=policy, sleep=sleep,
             transport=transport or transport_for(connection.base_url),
             headers={"Accept": "application/json"}, owner=(SYSTEM, getattr(connection, "pk", None)),
+            tenant_id=getattr(connection, "tenant_id", None),
         )
 
     def close(self) -> None:

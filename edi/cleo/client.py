@@ -90,7 +90,7 @@ class CleoClient:
         self.http = PolicyClient(
             connection.base_url, system=SYSTEM, policy=policy, transport=transport, sleep=sleep,
             before_request=self._pace, headers={"Accept": "application/json"}, owner=(SYSTEM, connection.pk),
-            after_throttled=self._slow_down,
+            after_throttled=self._slow_down, tenant_id=getattr(connection, "tenant_id", None),
         )
         self.session = CleoSession(connection, self.http, now=now)
         origin = urlsplit(connection.base_url)

@@ -1,5 +1,5 @@
 """Finding an invoice by part of its number, and a finance admin changing a cadence and
-pressing "Run now", in a real browser (Debian's chromium) against a real Celery worker."""
+pressing "Run now" (twice: the second finds nothing new), in a real browser (Debian's chromium) against a real Celery worker."""
 import re
 
 import pytest
@@ -97,3 +97,13 @@ def test_a_finance_admin_changes_a_cadence_and_presses_run_now(page, live_server
     run = SyncRun.objects.get(tenant=tenant, flow="echo")
     assert (run.status, run.trigger, run.user) == (SyncRunStatus.SUCCEEDED, Trigger.MANUAL, fiona)
     assert run.counts["sent"] == 2
+
+    # Again: nothing new this time. No run is kept, and the page still says how it ended.
+    page.click(".object-tools button:has-text('Run now')")
+    page.wait_for_url(re.compile(r".*\?run=[0-9a-f-]+$"))
+    page.wait_for_function("document.getElementById('run-progress').dataset.state === 'quiet'", timeout=60_000)
+    progress = page.inner_text("#run-progress")
+    assert "Nothing new" in progress and re.search(r"ran at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T, nothing new", progress)
+    assert not page.locator("#run-link").is_visible(), "no run to open"
+    assert list(SyncRun.objects.filter(tenant=tenant, flow="echo")) == [run]
+    assert FlowSchedule.objects.get(pk=schedule.pk).quiet_count == 1

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from connector.models import Document, DocumentState, Effect, EffectState, SyncRun, SyncRunStatus
+from connector.models import Document, DocumentState, Effect, EffectState, FlowSchedule, SyncRun, SyncRunStatus
 from connector.schedules import schedules_ensure
 from connector.sync import cursor_advance
 from connector.tasks import run_flow
@@ -195,8 +195,11 @@ def play_rounds(worker: Worker, tenant: Tenant, *, points: dict[str, int], flows
         while True:
             assert not parked(tenant), f"round {number} ({point}): {parked(tenant)}\n{worker.log()}"
             fired = worker.fired()
+            # A cycle that found nothing keeps no run: its schedule counts it (connector.sync).
             ran = all(SyncRun.objects.filter(tenant=tenant, flow=flow, started_at__gte=started,
-                                             status=SyncRunStatus.SUCCEEDED).exists() for flow in flows)
+                                             status=SyncRunStatus.SUCCEEDED).exists()
+                      or FlowSchedule.objects.filter(tenant=tenant, flow=flow, last_quiet_at__gte=started).exists()
+                      for flow in flows)
             problems = stuck(tenant, flows)
             if fired and ran and not problems and quiet_outside():
                 break

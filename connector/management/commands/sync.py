@@ -27,7 +27,9 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError(f"another run of {flow} for {tenant_obj.slug} is in progress; nothing was done")
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())) or "nothing seen"
-        self.stdout.write(f"{flow} for {tenant_obj.slug}: {run.get_status_display()} — {counts}")
+        status = "Succeeded, nothing new (counted on the schedule, no run kept)" if getattr(run, "quiet", False) \
+            else run.get_status_display()
+        self.stdout.write(f"{flow} for {tenant_obj.slug}: {status} — {counts}")
         if run.cursor_before or run.cursor_after:
             self.stdout.write(f"cursor: {run.cursor_before or '(start)'} → {run.cursor_after or '(unchanged)'}")
         if run.progress:
