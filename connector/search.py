@@ -46,8 +46,8 @@ T = TypeVar("T")
 MIN_PARTIAL = 3
 MAX_WORDS = 8
 # What the planner's plan is given before a search is read the bounded way: its good plans
-# answer in 2-40 ms at a million documents, the bitmap read after it in 10-30 ms, and a page
-# must render in under 300 ms (benches/admin_bench.py).
+# answer in 0-25 ms at a million documents, the bitmap read after one that ran out in 10-30
+# ms, and a page must render in under 300 ms (benches/admin_bench.py).
 SEARCH_FIRST_TRY_MS = 100
 # The first try's costs (SET LOCAL): index tuples at four times the default, heap pages as
 # cached ones; measured at a million documents, see benches/admin_bench.py.
