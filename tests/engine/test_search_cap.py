@@ -208,3 +208,26 @@ def test_show_all_of_a_search_past_the_cap_shows_a_page(client, tenant, small_pa
     html = client.get(LIST, {"q": "inv", "all": ""}).content.decode()
     assert re.findall(r"INV-000(\d\d)", html) == ["20", "19", "18", "17"], "never every match at once"
     assert "Show all" not in pager_of(html)
+
+
+@pytest.mark.parametrize("documents,told", [(20, True), (6, False)])
+def test_a_search_past_the_cap_gives_its_page_the_planners_walk_again(client, tenant, small_pages, monkeypatch,
+                                                                      documents, told):
+    """Reading every match to sort them costs what the matches number: past the cap the
+    page's ids are not read the bitmap way at once (connector.search.SearchReads)."""
+    calls = []
+
+    class Recording(search.SearchReads):
+        def read(self, queryset, read):
+            calls.append("read")
+            return read()
+
+        def many_matches(self):
+            calls.append("many matches")
+            super().many_matches()
+
+    monkeypatch.setattr("connector.listing.SearchReads", Recording)
+    client.force_login(make_user(tenant=tenant, role=Role.SUPPORT))
+    make_documents(tenant, documents)
+    assert client.get(LIST, {"q": "inv"}).status_code == 200
+    assert calls == (["read", "many matches", "read"] if told else ["read", "read"]), "the count, then the ids"
