@@ -182,14 +182,18 @@ def cases() -> list[tuple[str, str, dict, bool]]:
         ("search 'ds' (two characters)", documents, {"q": "ds"}, True),
         ("search 'no-such-thing'", documents, {"q": "no-such-thing"}, True),
         # Common elsewhere, absent from the tenant-scoped user's tenant (it only receives supplier
-        # invoices): the planner's guess walks every row of the tenant; bounded, not fast.
-        ("search 'inv' (none in the tenant)", documents, {"q": "inv"}, False),
+        # invoices): the planner's walk runs out, one GIN scan of (tenant, words) answers.
+        ("search 'inv' (none in the tenant)", documents, {"q": "inv"}, True),
+        # The last page up to a search's cap ("more than 1,000"), and one past it asked by number.
+        ("search 'ds-', page 10 (the cap's last)", documents, {"q": "ds-", "p": 10}, True),
+        ("search 'ds-', page 30 (past the cap)", documents, {"q": "ds-", "p": 30}, True),
         ("documents needing mapping, page 1", documents, {"state__exact": "needs_mapping"}, True),
         ("audit list, page 1", reverse("admin:connector_auditevent_changelist"), {}, True),
         (f"audit list, page {PAGE}", reverse("admin:connector_auditevent_changelist"), {"p": PAGE}, True),
         ("audit search '1002'", reverse("admin:connector_auditevent_changelist"), {"q": "1002"}, True),
-        ("attempts list, page 1", reverse("admin:connector_attempt_changelist"), {}, False),
-        ("sync runs list, page 1", reverse("admin:connector_syncrun_changelist"), {}, False),
+        ("audit search 'inv'", reverse("admin:connector_auditevent_changelist"), {"q": "inv"}, True),
+        ("attempts list, page 1", reverse("admin:connector_attempt_changelist"), {}, True),
+        ("sync runs list, page 1", reverse("admin:connector_syncrun_changelist"), {}, True),
     ]
 
 

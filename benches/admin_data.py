@@ -26,7 +26,7 @@ TENANTS = 20
 BIG_TENANT_SLUG = "bench-big"
 SMALL_TENANT_SLUG = "bench-small-1"
 SECONDS_APART = 30  # documents arrive every 30 s: a million cover about a year
-TRGM_INDEX = "document_search_trgm"
+TRGM_INDEX = "document_search_tenant_trgm"  # connector migration 0010
 STATES = ("sent", "posted", "duplicate", "needs_mapping", "failed", "retrying")
 
 
@@ -195,7 +195,7 @@ def dataset_build(cursor, sizes: Sizes, *, tenant_ids: list[int], big_tenant_id:
     cursor.execute("SET session_replication_role = DEFAULT")
     cursor.execute(f"SELECT setval(pg_get_serial_sequence('connector_document', 'id'), {sizes.documents})")
     t = time.monotonic()
-    cursor.execute(f"CREATE INDEX {TRGM_INDEX} ON connector_document USING gin (search_text gin_trgm_ops)")
+    cursor.execute(f"CREATE INDEX {TRGM_INDEX} ON connector_document USING gin (tenant_id, search_text gin_trgm_ops)")
     log(f"trigram index in {time.monotonic() - t:.0f} s")
     t = time.monotonic()
     for table in ("connector_document", "connector_auditevent", "connector_attempt", "connector_syncrun",

@@ -204,11 +204,8 @@ class DocumentAdmin(TenantScopedObjectActions, DocumentPagesMixin, LargeTableAdm
 def _documents_searched(request, term: str) -> list[int]:
     """The newest documents matching `term` among the user's tenants (for searches of their
     attempts and audit events)."""
-    documents = Document.objects.all()
-    ids = tenant_ids_for(request.user)
-    if ids is not None:
-        documents = documents.filter(tenant_id__in=ids)
-    matching = documents_matching(documents, term).order_by("-created_at", "-id")
+    matching = documents_matching(Document.objects.all(), term, tenant_ids_for(request.user)).order_by(
+        "-created_at", "-id")
     return search_read(matching, lambda: list(matching.values_list("pk", flat=True)[:SEARCH_DOCUMENTS_UP_TO]))
 
 

@@ -3,7 +3,11 @@ sync runs) in a time and a number of queries that do not grow with them.
 
 - **Counting**: never an exact COUNT over a big set. The paginator counts up to COUNT_UP_TO
   rows with a LIMIT; past that it shows the planner's estimate ("about 480,000") on
-  PostgreSQL, or counts only as far as the page asked for needs ("more than N").
+  PostgreSQL, or counts only as far as the page asked for needs ("more than N"). A search
+  stops at the cap ("more than 1,000 documents", pages up to it, as Stripe's dashboard
+  does): the planner's estimate of a LIKE is a guess (it spreads a word's matches evenly
+  over tenants: "about 125,000" for a word the tenant does not hold), and no query more is
+  spent on it. A page past the cap asked for by its number is counted as far as it needs.
 - **Deep pages**: OFFSET, made cheap. The page's ids are read first, with OFFSET, from an
   index that holds the ordering and what the filters test (Document's (tenant, created_at,
   id) INCLUDE (flow, state) and (created_at, id) INCLUDE (tenant, flow, state)), so skipping
@@ -44,24 +48,45 @@ class LargeTablePaginator(Paginator):
     count_up_to = COUNT_UP_TO
 
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, *, page_hint: int = 1,
-                 search: bool = False):
+                 search: bool = False, search_reads: bool = False):
         super().__init__(object_list, per_page, orphans, allow_empty_first_page)
         self.page_hint = max(1, page_hint)
         self.count_exact = True
         self.count_label = ""
-        # A search's queries are read through connector.search (bounded plans).
-        self.search_reads = SearchReads() if search else None
+        self.count_note = ""  # what a capped search's page says under its pager
+        # A search's count stops at the cap (no estimate).
+        self.search = search or search_reads
+        # A trigram search's queries are read through connector.search (bounded plans).
+        self.search_reads = SearchReads() if search_reads else None
 
     @cached_property
     def count(self) -> int:
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return super().count
+        if self.search:
+            return self._count_capped(qs)
         counted = self._read(qs, lambda: qs.order_by()[: self.count_up_to + 1].count())
         self.count_label = f"{counted:,}"
         if counted <= self.count_up_to:
             return counted
         return self._count_past(qs, counted, self.count_up_to)
+
+    def _count_capped(self, qs: QuerySet) -> int:
+        """A search's count: exact up to the cap's last whole page, or up to the page asked for
+        when that is further; past it "more than 1,000", pages up to there. One query."""
+        cap = max(self.per_page, self.count_up_to // self.per_page * self.per_page)
+        cap = max(cap, self.page_hint * self.per_page)
+        counted = self._read(qs, lambda: qs.order_by()[: cap + 1].count())
+        self.count_label = f"{counted:,}"
+        if counted <= cap:
+            return counted
+        if self.search_reads is not None:
+            self.search_reads.many_matches()
+        self.count_exact = False
+        self.count_label = f"more than {cap:,}"
+        self.count_note = f"Pages go up to the first {cap:,} matches: add a word to the search to narrow it."
+        return cap
 
     def _count_past(self, qs: QuerySet, counted: int, counted_up_to: int) -> int:
         """More than `counted_up_to` rows: the planner's estimate, or a count as far as the
@@ -148,6 +173,11 @@ class LeanChangeList(ChangeList):
         """A list that fits one page is the queryset itself, left for the template to read
         after the view's transaction; read it here, as the paginator reads a page."""
         super().get_results(request)
+        if isinstance(self.paginator, LargeTablePaginator) and not self.paginator.count_exact:
+            # "Show all" of a count that stopped short would read every row: a page instead.
+            if self.show_all and self.can_show_all:
+                self.result_list = self.paginator.page(self.page_num).object_list
+            self.can_show_all = False
         if isinstance(self.result_list, QuerySet) and isinstance(self.paginator, LargeTablePaginator):
             rows = self.result_list
             self.result_list = self.paginator._read(rows, lambda: list(rows)) if self.result_count else []
@@ -185,8 +215,9 @@ class LargeTableAdmin(admin.ModelAdmin):
             page = int(request.GET.get(PAGE_VAR, 1))
         except ValueError:
             page = 1
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page,
-                              search=bool(request.GET.get(SEARCH_VAR, "").strip()) and self.search_reads_documents)
+        search = bool(request.GET.get(SEARCH_VAR, "").strip())
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page, search=search,
+                              search_reads=search and self.search_reads_documents)
 
 
 class FlowFilter(admin.SimpleListFilter):

@@ -78,7 +78,8 @@ class Document(models.Model):
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     # Lower-cased words people search by (reference, names, file name, every external id);
-    # a pg_trgm GIN index on PostgreSQL (migration 0006) makes "1002" find DS-1002 fast.
+    # a GIN index on (tenant, search_text) with pg_trgm on PostgreSQL (migration 0010) makes
+    # "1002" find DS-1002 fast, within a tenant too.
     search_text = models.TextField(blank=True, editable=False)
     # The record changed in its source system after this document went out (an AR invoice
     # edited in Vantagepoint after its 810 was sent): flagged, audited, never re-sent by itself.

@@ -2,25 +2,32 @@
 vendor name, a file name or an external id ("1002" finds DS-1002).
 
 Every such word is in the document's `search_text`, lower-cased, so a search is one
-`LIKE '%word%'` per word (all must match) on one column. On PostgreSQL a pg_trgm GIN index
-(migration 0006) answers it without reading the table; on SQLite a plain LIKE is enough.
+`LIKE '%word%'` per word (all must match) on one column. On PostgreSQL a GIN index of
+(tenant_id, search_text) with pg_trgm (migration 0010) answers it without reading the table;
+on SQLite a plain LIKE is enough.
 A word of one or two characters has no trigram to look up (and matches half of everything
 as a part): it is left out of the search, and a search of only such words finds nothing and
 says why, instead of reading the whole table.
 
 **How a search is read.** PostgreSQL's planner estimates a LIKE's matches over the whole
 table, as if they were spread evenly over tenants; they are not ("inv" is in half the
-documents, and in none of a tenant that only receives supplier invoices), and it prices
-the bitmap of every row of a big tenant as nearly free (cpu_index_tuple_cost 0.005) and a
-heap page as read from disk (random_page_cost 4): so it ANDs a search's few trigram matches
-with a quarter of a million tenant rows (300-500 ms at a million documents) rather than
-check the tenant on those few rows (5-30 ms). So each query of a search page runs first
-with SEARCH_PLANNER_COSTS (the tenant bitmap at four times the price, pages from memory)
-and SEARCH_FIRST_TRY_MS (statement_timeout), in a savepoint; one that runs out (a word
-common elsewhere and absent from the tenant, whose walk of the tenant's rows would take
-seconds) is read again with bitmap scans only: the trigram matches ANDed with the tenant's
-rows, in a work_mem that keeps both exact, bounded by what the word and the tenant hold
-(`SearchReads`). Inside the transaction the admin opens for a search page
+documents, and in none of a tenant that only receives supplier invoices). So each query of a
+search page runs first with the planner's plan, at SEARCH_PLANNER_COSTS (a tenant's bitmap
+at four times the price, pages from memory: it walks the newest rows for a word they hold
+and stops after a page, and checks the tenant on a rare word's few matches), within
+SEARCH_FIRST_TRY_MS (statement_timeout, in a savepoint). One that runs out (a word common
+elsewhere and rare in the tenant, whose walk would read every row of the tenant) is read
+again with bitmap scans only: one GIN scan of (tenant_id, search_text) (migration 0010)
+intersects the tenant's posting list with the word's, 13 ms for "inv" in a tenant of
+250,000 documents, then the matches are read (no parallel workers: starting them costs
+more than the few matches). The tenant is compared as a bigint (tenants.scoping.in_tenants):
+btree_gin has no bigint = integer operator, and `tenant_id IN (7)`, an integer comparison,
+would leave the tenant out of the GIN scan.
+
+Past the count's cap (connector.listing: "more than 1,000") reading every match to sort
+them costs what the matches number, so after a count that ran out and found more than the
+cap the page's ids get the planner's walk again (it stops after a page); under the cap they
+go the bitmap way at once. Inside the transaction the admin opens for a search page
 (connector.listing); elsewhere (SQLite, or outside a transaction) the queries simply run.
 """
 from __future__ import annotations
@@ -32,12 +39,16 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
+from tenants.scoping import in_tenants
+
 T = TypeVar("T")
 # Shorter words have no trigram: they are left out.
 MIN_PARTIAL = 3
 MAX_WORDS = 8
-# What the planner's plan is given before a search is read the bounded way.
-SEARCH_FIRST_TRY_MS = 500
+# What the planner's plan is given before a search is read the bounded way: its good plans
+# answer in 0-25 ms at a million documents, the bitmap read after one that ran out in 10-30
+# ms, and a page must render in under 300 ms (benches/admin_bench.py).
+SEARCH_FIRST_TRY_MS = 100
 # The first try's costs (SET LOCAL): index tuples at four times the default, heap pages as
 # cached ones; measured at a million documents, see benches/admin_bench.py.
 SEARCH_PLANNER_COSTS = {"cpu_index_tuple_cost": "0.02", "random_page_cost": "1.1"}
@@ -65,12 +76,17 @@ def too_short(term: str) -> bool:
     return bool(words) and all(len(word) < MIN_PARTIAL for word in words)
 
 
-def documents_matching(queryset: QuerySet, term: str) -> QuerySet:
+def documents_matching(queryset: QuerySet, term: str, tenant_ids: list[int] | None = None) -> QuerySet:
     """The documents of `queryset` whose search words contain every word of `term` (of at
-    least MIN_PARTIAL characters); none when `term` has no such word."""
+    least MIN_PARTIAL characters), among `tenant_ids` unless None; none when `term` has no
+    such word. The tenants are compared as the search index can use them
+    (tenants.scoping.in_tenants): a queryset scoped otherwise would lose the tenant from the
+    index scan."""
     words = [word for word in search_words(term) if len(word) >= MIN_PARTIAL]
     if not words:
         return queryset.none()
+    if tenant_ids is not None:
+        queryset = queryset.filter(in_tenants("tenant_id", tenant_ids))
     for word in words:
         queryset = queryset.filter(search_text__contains=word)
     return queryset
@@ -85,11 +101,17 @@ def _set(queryset: QuerySet, **settings: str) -> None:
 class SearchReads:
     """The queries of one search page (its count, its page of ids, its rows), each with the
     planner's plan (at SEARCH_PLANNER_COSTS) if it answers within SEARCH_FIRST_TRY_MS, else
-    again with bitmap scans only; once one has run out of time the rest go the bounded way at once. Each try runs in
-    a savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
+    again with bitmap scans only; once one has run out of time the rest go the bounded way at
+    once, unless `many_matches` says the bitmap way would read too many. Each try runs in a
+    savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
     transaction only; elsewhere each query simply runs."""
 
     def __init__(self) -> None:
+        self.planner_ran_out = False
+
+    def many_matches(self) -> None:
+        """The search matches more than a page's reads should visit one by one (its count
+        stopped at the cap): the next query gets the planner's walk first again."""
         self.planner_ran_out = False
 
     def read(self, queryset: QuerySet, read: Callable[[], T]) -> T:
@@ -111,7 +133,7 @@ class SearchReads:
         savepoint = transaction.savepoint(using=using)
         try:
             _set(queryset, enable_indexscan="off", enable_indexonlyscan="off", enable_seqscan="off",
-                 work_mem=BITMAP_WORK_MEM)
+                 work_mem=BITMAP_WORK_MEM, max_parallel_workers_per_gather="0")
             return read()
         finally:
             transaction.savepoint_rollback(savepoint, using=using)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib import admin
+from django.db.models import BigIntegerField, Q, Value
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern, re_path
 from django_object_actions import DjangoObjectActions
@@ -32,6 +34,16 @@ def tenant_ids_for(user, roles: Iterable[str] = ALL_ROLES) -> list[int] | None:
         user._tenant_roles_cache = cache
     roles = set(roles)
     return sorted({tenant_id for tenant_id, role in cache if role in roles})
+
+
+def in_tenants(path: str, ids: list[int]) -> Q:
+    """The rows whose tenant (`path`, e.g. "document__tenant_id") is one of `ids`. One id is
+    compared as a bigint, as the column is: PostgreSQL reads `tenant_id IN (7)` as an integer
+    `= 7`, which a GIN index's bigint keys (btree_gin, connector.search) cannot compare; a
+    list of two or more is a bigint[] already."""
+    if len(ids) == 1:
+        return Q(**{path: Cast(Value(ids[0]), BigIntegerField())})
+    return Q(**{f"{path}__in": ids})
 
 
 def has_role(user, tenant_id: int | None, roles: Iterable[str]) -> bool:
@@ -58,7 +70,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):
         qs = super().get_queryset(request)
         ids = tenant_ids_for(request.user, self.view_roles)
-        return qs if ids is None else qs.filter(**{f"{self.tenant_path}__in": ids})
+        return qs if ids is None else qs.filter(in_tenants(self.tenant_path, ids))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return has_role(request.user, None, self.view_roles)
