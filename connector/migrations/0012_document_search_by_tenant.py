@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('connector', '0009_document_source_changed'),
+        ('connector', '0011_connection_status'),
     ]
 
     operations = [
