@@ -13,7 +13,7 @@ from connector.celery import app as celery_app
 from connector.models import DocumentState, EffectState
 
 from .conftest import ar_balance, cr_rows, documents, vp_invoice
-from .test_flow import deliver_all, stripe_invoice
+from .test_flow import deliver_all, refunded_with_payment_events_held, stripe_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -84,12 +84,7 @@ def test_a_refund_that_failed_before_anything_was_posted_posts_nothing(
 
 def test_a_refund_waiting_for_its_payment_that_fails_meanwhile_posts_nothing_and_reverses_nothing(
         tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    for event_type in ("charge.succeeded", "invoice.paid", "invoice.payment_succeeded"):
-        stripe_sim.hold_next(event_type)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    refund = stripe_sim.refund_charge(charge["id"])
+    invoice, charge, refund = refunded_with_payment_events_held(vp_sim, stripe_sim, stripe_http, tenant)
     stripe_sim.deliver_pending()  # the payment's events after the refund's
     refund_document = _documents_of("refund.created")[0]
     item = next(t for t in sent_tasks if t[1]["document_id"] == refund_document.pk)

@@ -21,6 +21,19 @@ pytestmark = pytest.mark.django_db
 def stripe_invoice(stripe_http, tenant, invoice, **kwargs):
     return stripe_invoice_create(stripe_http, tenant_slug=tenant.slug, invoice=invoice, **kwargs)
 
+PAYMENT_EVENTS = ("charge.succeeded", "invoice.paid", "invoice.payment_succeeded")
+
+
+def refunded_with_payment_events_held(vp_sim, stripe_sim, stripe_http, tenant):
+    """An invoice paid in full and refunded, the payment's events held back by the simulator so
+    the next delivery sends the refund's first: (Vantagepoint invoice, charge, refund)."""
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice(stripe_http, tenant, invoice)
+    for event_type in PAYMENT_EVENTS:
+        stripe_sim.hold_next(event_type)
+    charge = stripe_sim.pay_invoice(opened["id"])
+    return invoice, charge, stripe_sim.refund_charge(charge["id"])
+
 
 def deliver_all(stripe_sim, sent_tasks) -> None:
     attempts = stripe_sim.deliver_pending()
@@ -95,12 +108,7 @@ def test_a_refund_posts_a_negative_receipt_after_its_payment(tenant, pay_endpoin
 
 def test_a_refund_delivered_before_its_payment_waits_for_it_and_ends_as_in_order(
         tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    for event_type in ("charge.succeeded", "invoice.paid", "invoice.payment_succeeded"):
-        stripe_sim.hold_next(event_type)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    refund = stripe_sim.refund_charge(charge["id"])
+    invoice, charge, refund = refunded_with_payment_events_held(vp_sim, stripe_sim, stripe_http, tenant)
 
     attempts = stripe_sim.deliver_pending()
     order = [a.event_type for a in attempts]
@@ -197,12 +205,7 @@ def test_a_refund_that_gave_up_waiting_is_posted_when_its_payment_arrives_at_las
     from connector.replay import document_replay
     from connector.retry import RETRY_SCHEDULE
 
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    for event_type in ("charge.succeeded", "invoice.paid", "invoice.payment_succeeded"):
-        stripe_sim.hold_next(event_type)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    refund = stripe_sim.refund_charge(charge["id"])
+    invoice, charge, refund = refunded_with_payment_events_held(vp_sim, stripe_sim, stripe_http, tenant)
     stripe_sim.deliver_pending()
     refund_document = next(d for d in documents(tenant) if d.mapped == {} and "refund.created" in d.source)
     item = next(t for t in sent_tasks if t[1]["document_id"] == refund_document.pk)
