@@ -184,6 +184,7 @@ def cases() -> list[tuple[str, str, dict, bool]]:
         # Common elsewhere, absent from the tenant-scoped user's tenant (it only receives supplier
         # invoices): the planner's walk runs out, one GIN scan of (tenant, words) answers.
         ("search 'inv' (none in the tenant)", documents, {"q": "inv"}, True),
+        ("search '810-' ('810' in every row)", documents, {"q": "810-"}, True),
         # The last page up to a search's cap ("more than 1,000"), and one past it asked by number.
         ("search 'ds-', page 10 (the cap's last)", documents, {"q": "ds-", "p": 10}, True),
         ("search 'ds-', page 30 (past the cap)", documents, {"q": "ds-", "p": 30}, True),
@@ -192,6 +193,7 @@ def cases() -> list[tuple[str, str, dict, bool]]:
         (f"audit list, page {PAGE}", reverse("admin:connector_auditevent_changelist"), {"p": PAGE}, True),
         ("audit search '1002'", reverse("admin:connector_auditevent_changelist"), {"q": "1002"}, True),
         ("audit search 'inv'", reverse("admin:connector_auditevent_changelist"), {"q": "inv"}, True),
+        ("audit search '810-'", reverse("admin:connector_auditevent_changelist"), {"q": "810-"}, True),
         ("attempts list, page 1", reverse("admin:connector_attempt_changelist"), {}, True),
         ("sync runs list, page 1", reverse("admin:connector_syncrun_changelist"), {}, True),
     ]

@@ -38,7 +38,7 @@ from .flows import all_flows, flow_choices, get_flow
 from .listing import ActorFilter, AuditActionFilter, FlowFilter, LargeTableAdmin, ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, DocumentState, SyncCursor
 from .replay import REPLAYABLE, documents_replay_queue, failed_documents_since
-from .search import documents_matching, search_read
+from .search import documents_matching, search_read, search_too_broad
 
 REPLAY_SINCE_LIMIT = 5000
 # A search of attempts or audit events looks at the events of this many matching documents
@@ -203,7 +203,9 @@ class DocumentAdmin(TenantScopedObjectActions, DocumentPagesMixin, LargeTableAdm
 
 def _documents_searched(request, term: str) -> list[int]:
     """The newest documents matching `term` among the user's tenants (for searches of their
-    attempts and audit events)."""
+    attempts and audit events); none when the search already ran out (search_too_broad)."""
+    if search_too_broad(request):
+        return []
     matching = documents_matching(Document.objects.all(), term, tenant_ids_for(request.user)).order_by(
         "-created_at", "-id")
     return search_read(matching, lambda: list(matching.values_list("pk", flat=True)[:SEARCH_DOCUMENTS_UP_TO]))

@@ -24,7 +24,7 @@ from .flows import Flow, get_flow
 from .listing import ReadOnlyAdminMixin
 from .models import Attempt, AuditEvent, Document, DocumentState, Effect
 from .replay import replay_outcome
-from .search import MIN_PARTIAL, documents_matching, too_short
+from .search import MIN_PARTIAL, documents_matching, search_too_broad, too_short
 
 # States whose last error is the reason the document waits (shown in the list).
 WAITING_STATES = (DocumentState.FAILED, DocumentState.NEEDS_MAPPING, DocumentState.RETRYING, DocumentState.REJECTED)
@@ -257,6 +257,8 @@ class DocumentPagesMixin:
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
+        if search_too_broad(request):  # answered again after it ran out: no rows, the message said why
+            return queryset.none(), False
         if too_short(search_term):
             messages.warning(request, f"Type at least {MIN_PARTIAL} characters to search by.")
         return documents_matching(queryset, search_term), False

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.paginator import Paginator
 from django.db import connection, connections, transaction
@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from .flows import all_flows
-from .search import SearchReads
+from .search import TOO_BROAD, SearchReads, SearchTooBroad, search_too_broad
 
 COUNT_UP_TO = 1000
 T = TypeVar("T")
@@ -203,11 +203,21 @@ class LargeTableAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         """A search page is read in one transaction on PostgreSQL, so connector.search may
-        bound each of its queries (savepoints, SET LOCAL); a POST (an action on the selected
+        bound each of its queries (savepoints, SET LOCAL); one too broad to check in time is
+        answered again at once with no rows and a message. A POST (an action on the selected
         rows, e.g. replay) runs as it always does, outside any transaction."""
-        if request.method != "GET" or not request.GET.get(SEARCH_VAR) or connection.vendor != "postgresql":
+        if request.method != "GET" or not request.GET.get(SEARCH_VAR):
             return super().changelist_view(request, extra_context)
-        with transaction.atomic():
+        try:
+            if connection.vendor != "postgresql":
+                return super().changelist_view(request, extra_context)
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
+        except SearchTooBroad as exc:
+            # Answered again with no rows (connector.search.search_too_broad), saying why and
+            # what to do: the second answer reads no search at all.
+            setattr(request, TOO_BROAD, True)
+            messages.warning(request, f"The search for “{request.GET[SEARCH_VAR].strip()}” was {exc}")
             return super().changelist_view(request, extra_context)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
@@ -217,7 +227,7 @@ class LargeTableAdmin(admin.ModelAdmin):
             page = 1
         search = bool(request.GET.get(SEARCH_VAR, "").strip())
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page, search=search,
-                              search_reads=search and self.search_reads_documents)
+                              search_reads=search and self.search_reads_documents and not search_too_broad(request))
 
 
 class FlowFilter(admin.SimpleListFilter):

@@ -29,6 +29,13 @@ them costs what the matches number, so after a count that ran out and found more
 cap the page's ids get the planner's walk again (it stops after a page); under the cap they
 go the bitmap way at once. Inside the transaction the admin opens for a search page
 (connector.listing); elsewhere (SQLite, or outside a transaction) the queries simply run.
+
+**What trigrams cannot tell apart.** pg_trgm keeps letters and digits only: "810-" is
+looked up as "810", and in a tenant whose every file name holds "supplier_810_…" each of its
+250,000 rows is a candidate the bitmap read must check (1.4 s). The bitmap read therefore
+has SEARCH_BOUNDED_MS too; one that runs out raises SearchTooBroad, and the list answers at
+once with no rows and a message naming the search and what to do (add characters or a word),
+instead of making the user wait seconds for what is most likely nothing.
 """
 from __future__ import annotations
 
@@ -55,7 +62,29 @@ SEARCH_PLANNER_COSTS = {"cpu_index_tuple_cost": "0.02", "random_page_cost": "1.1
 # Room for the bitmaps of every row of a large tenant and every match of a common word,
 # exact: with the default 4 MB they turn lossy and the heap scan rechecks whole pages.
 BITMAP_WORK_MEM = "64MB"
+# What the bitmap read is given before the search is called too broad: first try + this +
+# the page's own rendering stays under 300 ms.
+SEARCH_BOUNDED_MS = 120
 QUERY_CANCELED = "57014"  # the SQLSTATE of a statement stopped by statement_timeout
+
+
+class SearchTooBroad(Exception):
+    """A search whose words' letters and digits are in so many of the rows searched that
+    checking each one would take seconds."""
+
+    def __init__(self) -> None:
+        super().__init__(f"stopped after {SEARCH_FIRST_TRY_MS + SEARCH_BOUNDED_MS} ms: the letters and digits of its "
+                         "words are in too many documents to check each one in time (punctuation is not indexed: "
+                         "\"810-\" is looked up as \"810\"). Add characters or another word to narrow it.")
+
+
+# Set on a request whose search was too broad: the list is answered again with no rows.
+TOO_BROAD = "connector_search_too_broad"
+
+
+def search_too_broad(request) -> bool:
+    """Whether this request's search already ran out (its list shows no rows)."""
+    return getattr(request, TOO_BROAD, False)
 
 
 def search_words(term: str) -> list[str]:
@@ -101,8 +130,9 @@ def _set(queryset: QuerySet, **settings: str) -> None:
 class SearchReads:
     """The queries of one search page (its count, its page of ids, its rows), each with the
     planner's plan (at SEARCH_PLANNER_COSTS) if it answers within SEARCH_FIRST_TRY_MS, else
-    again with bitmap scans only; once one has run out of time the rest go the bounded way at
-    once, unless `many_matches` says the bitmap way would read too many. Each try runs in a
+    again with bitmap scans only, within SEARCH_BOUNDED_MS (SearchTooBroad past it); once one
+    has run out of time the rest go the bounded way at once, unless `many_matches` says the
+    bitmap way would read too many. Each try runs in a
     savepoint rolled back after it, which also undoes its SET LOCALs. PostgreSQL inside a
     transaction only; elsewhere each query simply runs."""
 
@@ -133,8 +163,13 @@ class SearchReads:
         savepoint = transaction.savepoint(using=using)
         try:
             _set(queryset, enable_indexscan="off", enable_indexonlyscan="off", enable_seqscan="off",
-                 work_mem=BITMAP_WORK_MEM, max_parallel_workers_per_gather="0")
+                 work_mem=BITMAP_WORK_MEM, max_parallel_workers_per_gather="0",
+                 statement_timeout=f"{SEARCH_BOUNDED_MS}ms")
             return read()
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+                raise
+            raise SearchTooBroad from None
         finally:
             transaction.savepoint_rollback(savepoint, using=using)
 
