@@ -12,8 +12,8 @@ from billing.payments.payments import reversal_reference
 from connector.celery import app as celery_app
 from connector.models import DocumentState, EffectState
 
-from .conftest import ar_balance, cr_rows, documents, vp_invoice
-from .test_flow import deliver_all, refunded_with_payment_events_held, stripe_invoice
+from .conftest import ar_balance, cr_rows, documents
+from .test_flow import deliver_all, paid_then_refunded_25, refunded_with_payment_events_held
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +27,7 @@ def _documents_of(*event_types: str):
 
 def test_a_refund_that_fails_after_its_receipt_was_posted_is_reversed_once(
         tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    deliver_all(stripe_sim, sent_tasks)
-    refund = stripe_sim.refund_charge(charge["id"], amount=2500)
+    invoice, charge, refund = paid_then_refunded_25(vp_sim, stripe_sim, stripe_http, tenant, sent_tasks)
     deliver_all(stripe_sim, sent_tasks)
     assert ar_balance(vp_sim, invoice)["Balance"] == Decimal("25.00")
 
@@ -66,11 +62,7 @@ def test_a_refund_that_fails_after_its_receipt_was_posted_is_reversed_once(
 
 def test_a_refund_that_failed_before_anything_was_posted_posts_nothing(
         tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim, sent_tasks):
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    deliver_all(stripe_sim, sent_tasks)
-    refund = stripe_sim.refund_charge(charge["id"], amount=2500)
+    invoice, charge, refund = paid_then_refunded_25(vp_sim, stripe_sim, stripe_http, tenant, sent_tasks)
     stripe_sim.fail_refund(refund["id"])  # before its refund.created was processed
     deliver_all(stripe_sim, sent_tasks)
 

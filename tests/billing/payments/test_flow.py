@@ -34,6 +34,15 @@ def refunded_with_payment_events_held(vp_sim, stripe_sim, stripe_http, tenant):
     charge = stripe_sim.pay_invoice(opened["id"])
     return invoice, charge, stripe_sim.refund_charge(charge["id"])
 
+def paid_then_refunded_25(vp_sim, stripe_sim, stripe_http, tenant, sent_tasks):
+    """An invoice paid in full, its payment's events delivered and processed, then 25.00 of it
+    refunded (the refund's events not delivered yet): (Vantagepoint invoice, charge, refund)."""
+    invoice = vp_invoice(vp_sim, tenant)
+    opened = stripe_invoice(stripe_http, tenant, invoice)
+    charge = stripe_sim.pay_invoice(opened["id"])
+    deliver_all(stripe_sim, sent_tasks)
+    return invoice, charge, stripe_sim.refund_charge(charge["id"], amount=2500)
+
 
 def deliver_all(stripe_sim, sent_tasks) -> None:
     attempts = stripe_sim.deliver_pending()
@@ -94,11 +103,7 @@ def test_a_partial_payment_posts_what_was_paid_and_the_invoice_reads_partly_paid
 
 def test_a_refund_posts_a_negative_receipt_after_its_payment(tenant, pay_endpoint, stripe_sim, stripe_http, vp_sim,
                                                            sent_tasks):
-    invoice = vp_invoice(vp_sim, tenant)
-    opened = stripe_invoice(stripe_http, tenant, invoice)
-    charge = stripe_sim.pay_invoice(opened["id"])
-    deliver_all(stripe_sim, sent_tasks)
-    refund = stripe_sim.refund_charge(charge["id"], amount=2500)
+    invoice, charge, refund = paid_then_refunded_25(vp_sim, stripe_sim, stripe_http, tenant, sent_tasks)
     deliver_all(stripe_sim, sent_tasks)
 
     rows = {r["RefNo"]: r["Amount"] for r in cr_rows(vp_sim, invoice=invoice.invoice)}
