@@ -26,7 +26,7 @@ TENANTS = 20
 BIG_TENANT_SLUG = "bench-big"
 SMALL_TENANT_SLUG = "bench-small-1"
 SECONDS_APART = 30  # documents arrive every 30 s: a million cover about a year
-TRGM_INDEX = "document_search_tenant_trgm"  # connector migration 0010
+TRGM_INDEX = "document_search_tenant_trgm"  # connector migration 0012
 STATES = ("sent", "posted", "duplicate", "needs_mapping", "failed", "retrying")
 
 

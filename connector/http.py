@@ -345,9 +345,8 @@ class PolicyClient:
         )
         tried: list[CallRecord] = []
         try:
-            response = retrying(self._send_once, method, url, resend_safe, kwargs, tried)
+            return retrying(self._send_once, method, url, resend_safe, kwargs, tried)
         except _RetryableStatus as exc:
-            self._report(tried)
             status = exc.response.status_code
             raise TransientFailure(
                 f"{method} {exc.response.request.url.path} answered {status} after {self.policy.max_attempts} tries",
@@ -355,11 +354,8 @@ class PolicyClient:
                 status=status,
                 system=self.system,
             ) from None
-        except Exception:
+        finally:  # whichever way it ended, its last try is the outcome
             self._report(tried)
-            raise
-        self._report(tried)
-        return response
 
     def _report(self, tried: list[CallRecord]) -> None:
         """The request's final outcome (its last try) to the connection's status; never raises."""

@@ -78,7 +78,7 @@ class Document(models.Model):
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     # Lower-cased words people search by (reference, names, file name, every external id);
-    # a GIN index on (tenant, search_text) with pg_trgm on PostgreSQL (migration 0010) makes
+    # a GIN index on (tenant, search_text) with pg_trgm on PostgreSQL (migration 0012) makes
     # "1002" find DS-1002 fast, within a tenant too.
     search_text = models.TextField(blank=True, editable=False)
     # The record changed in its source system after this document went out (an AR invoice

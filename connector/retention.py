@@ -126,10 +126,6 @@ def register_unowned(rows: UnownedRows) -> UnownedRows:
     return rows
 
 
-def unregister_unowned(name: str) -> None:
-    _unowned.pop(name, None)
-
-
 def registered_unowned() -> list[UnownedRows]:
     return sorted(_unowned.values(), key=lambda r: r.name)
 

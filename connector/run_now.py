@@ -67,8 +67,8 @@ def run_status(*, schedule: FlowSchedule, task_id: str = "") -> RunStatus:
     run = runs.filter(task_id=task_id).first() if task_id else runs.order_by("-started_at", "-id").first()
     if task_id and run is None and schedule.last_quiet_task_id == task_id and schedule.last_quiet_at:
         return quiet_status(schedule)
-    if not task_id and schedule.last_quiet_at and (run is None or run.started_at < schedule.last_quiet_at) and (
-            run is None or run.status != SyncRunStatus.RUNNING):
+    if not task_id and schedule.last_quiet_at and (
+            run is None or (run.started_at < schedule.last_quiet_at and run.status != SyncRunStatus.RUNNING)):
         return quiet_status(schedule)
     if run is None:
         if task_id:

@@ -3,7 +3,7 @@ vendor name, a file name or an external id ("1002" finds DS-1002).
 
 Every such word is in the document's `search_text`, lower-cased, so a search is one
 `LIKE '%word%'` per word (all must match) on one column. On PostgreSQL a GIN index of
-(tenant_id, search_text) with pg_trgm (migration 0010) answers it without reading the table;
+(tenant_id, search_text) with pg_trgm (migration 0012) answers it without reading the table;
 on SQLite a plain LIKE is enough.
 A word of one or two characters has no trigram to look up (and matches half of everything
 as a part): it is left out of the search, and a search of only such words finds nothing and
@@ -17,7 +17,7 @@ at four times the price, pages from memory: it walks the newest rows for a word 
 and stops after a page, and checks the tenant on a rare word's few matches), within
 SEARCH_FIRST_TRY_MS (statement_timeout, in a savepoint). One that runs out (a word common
 elsewhere and rare in the tenant, whose walk would read every row of the tenant) is read
-again with bitmap scans only: one GIN scan of (tenant_id, search_text) (migration 0010)
+again with bitmap scans only: one GIN scan of (tenant_id, search_text) (migration 0012)
 intersects the tenant's posting list with the word's, 13 ms for "inv" in a tenant of
 250,000 documents, then the matches are read (no parallel workers: starting them costs
 more than the few matches). The tenant is compared as a bigint (tenants.scoping.in_tenants):

@@ -69,8 +69,11 @@ def sync_run_execute(*, tenant: Tenant, flow_name: str, trigger: str, user: Abst
 
 def sync_run_is_quiet(run: SyncRun) -> bool:
     """Whether a finished run found nothing: succeeded, handed out no document, counted nothing
-    but what it looked at (connector.counts keeps `queued` and the outcomes)."""
+    but what it looked at (connector.counts keeps `queued` and the outcomes), and left its
+    cursor where it was (the run's row is the only record of a move)."""
     if run.status != SyncRunStatus.SUCCEEDED or run.error or run.progress_total or run.progress_done:
+        return False
+    if run.cursor_after and run.cursor_after != run.cursor_before:
         return False
     return not any(value for key, value in (run.counts or {}).items() if key not in LOOKED_ONLY)
 

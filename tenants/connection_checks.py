@@ -52,8 +52,9 @@ def connection_check_run(connection: Connection) -> CheckOutcome:
             problem = f"test failed: {exc.status or type(exc).__name__}"
     type(connection).objects.filter(pk=connection.pk).update(last_tested_at=timezone.now(),
                                                              last_test_result=outcome.summary())
-    call_status_record(tenant_id=connection.tenant_id, system=connection_system(type(connection)), ok=outcome.ok,
-                       problem=problem, force=True)
+    if check is not None:  # no test, no call: the last real call's outcome stands
+        call_status_record(tenant_id=connection.tenant_id, system=connection_system(type(connection)),
+                           ok=outcome.ok, problem=problem, force=True)
     return outcome
 
 

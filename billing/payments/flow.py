@@ -18,6 +18,7 @@ that resumes documents a dead worker left waiting.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -121,8 +122,9 @@ def post(ctx: StepContext) -> None:
                     document.external_ids = {**ids, WAITS_FOR: movement.payment}
                     raise
                 with _refund_lock(ctx, movement.reference):
-                    failed = _refund_failed_before_posting(ctx, vp, movement, target)
-                    outcomes[movement.reference] = failed or _receipt_post(ctx, vp, movement, target, label)
+                    outcomes[movement.reference] = _receipt_post(
+                        ctx, vp, movement, target, label,
+                        unless=lambda refund=movement: _refund_failed_at_stripe(ctx, refund))
             elif movement.kind == REVERSAL:
                 with _refund_lock(ctx, movement.reverses):
                     outcomes[movement.reference] = (_nothing_to_reverse(ctx, vp, movement, target)
@@ -142,9 +144,12 @@ def post(ctx: StepContext) -> None:
             f"{ref} in batch {o['batch']}" for ref, o in outcomes.items() if o.get("batch")))
 
 
-def _receipt_post(ctx: StepContext, vp, movement: Movement, target: Target, label: str) -> dict[str, Any]:
+def _receipt_post(ctx: StepContext, vp, movement: Movement, target: Target, label: str, *,
+                  unless: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
     """One receipt batch for one movement, an effect: the CR ledger looked at first (found:
-    duplicate), posted once, found again after a crash by its batch name or RefNo."""
+    duplicate), posted once, found again after a crash by its batch name or RefNo. `unless`,
+    asked only before a first post (the effect intended, the receipt not found), may stop it
+    with the outcome it returns; once a post may have happened, the effect's look decides."""
     effect_name = f"receipt:{movement.reference}"[:60]
     on = date.fromisoformat(movement.on)
     declared = ctx.effect_declare(effect_name, key=receipt_batch_name(movement),
@@ -153,6 +158,9 @@ def _receipt_post(ctx: StepContext, vp, movement: Movement, target: Target, labe
         found = receipt_found(vp, movement, target)
         if found is not None:  # in Vantagepoint already (by hand, or another event's document)
             return {"outcome": "duplicate", **receipt_json(found)}
+        stopped = unless() if unless is not None else None
+        if stopped is not None:
+            return stopped
     batch = receipt_batch(movement, target, name=declared.key, period=declared.intent["period"],
                           trans_date=date.fromisoformat(declared.intent["trans_date"]), invoice_label=label)
 
@@ -182,14 +190,9 @@ def _refund_lock(ctx: StepContext, refund_id: str):
         yield
 
 
-def _refund_failed_before_posting(ctx: StepContext, vp, refund: Movement, target: Target) -> dict[str, Any] | None:
+def _refund_failed_at_stripe(ctx: StepContext, refund: Movement) -> dict[str, Any] | None:
     """A refund whose receipt is not in Vantagepoint yet is asked for at Stripe again (the event
     may be old): one that failed meanwhile posts nothing, and its reversal has nothing to reverse."""
-    declared = ctx.effect_declare(f"receipt:{refund.reference}"[:60], key=receipt_batch_name(refund),
-                                  intent={"period": receipt_period(date.fromisoformat(refund.on)),
-                                          "trans_date": refund.on})
-    if declared.state == EffectState.CONFIRMED or receipt_found(vp, refund, target) is not None:
-        return None  # posted: a failure now is the reversal's to post
     with stripe_client(ctx.tenant) as stripe:
         now = stripe.retrieve_refund(refund.reference)
     if now.status != "failed":

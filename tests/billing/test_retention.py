@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from billing.checks import unknown_endpoint_retention_check
 from billing.models import DeliveryOutcome, WebhookDelivery
-from connector.celery import app as celery_app
 from console.retention import retention_step, unowned_retention_jobs
 from console.tasks import retention_sweep
 
@@ -20,13 +19,6 @@ from .conftest import deliver, signed_event
 
 pytestmark = pytest.mark.django_db
 JOBS = ["unowned-purge:stripe-webhook-unknown-endpoint", "unowned-delete:stripe-webhook-unknown-endpoint"]
-
-
-@pytest.fixture
-def eager_celery():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def _unknown(client, days_old: int) -> WebhookDelivery:
@@ -48,7 +40,7 @@ def _state(delivery: WebhookDelivery) -> str:
 
 
 def test_the_retention_sweep_clears_then_deletes_deliveries_to_no_endpoint_in_batches(
-        client, endpoint, settings, eager_celery, monkeypatch):
+        client, endpoint, settings, monkeypatch):
     settings.RETENTION_UNKNOWN_ENDPOINT_PAYLOAD_DAYS, settings.RETENTION_UNKNOWN_ENDPOINT_ROW_DAYS = 30, 180
     young = _unknown(client, days_old=10)
     aged = [_unknown(client, days_old=40) for _ in range(5)]

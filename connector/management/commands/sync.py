@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError(f"another run of {flow} for {tenant_obj.slug} is in progress; nothing was done")
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())) or "nothing seen"
-        status = "Succeeded, nothing new (counted on the schedule, no run kept)" if getattr(run, "quiet", False) \
+        status = "Succeeded, nothing new (counted on the schedule, no run kept)" if run.quiet \
             else run.get_status_display()
         self.stdout.write(f"{flow} for {tenant_obj.slug}: {status} — {counts}")
         if run.cursor_before or run.cursor_after:

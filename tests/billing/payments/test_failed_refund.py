@@ -68,7 +68,9 @@ def test_a_refund_that_failed_before_anything_was_posted_posts_nothing(
 
     assert [r["RefNo"] for r in cr_rows(vp_sim, invoice=invoice.invoice)] == [charge["payment_intent"]]
     assert ar_balance(vp_sim, invoice)["Balance"] == Decimal("0.00")
-    for document in _documents_of("refund.created", *FAILURE_EVENTS):
+    told = _documents_of("refund.created", *FAILURE_EVENTS)
+    assert len(told) == 4, "refund.created and the three events of its failure"
+    for document in told:
         assert document.state == DocumentState.IGNORED, (document.source, document.last_error)
         assert f"refund {refund['id']} failed before its receipt was posted" in document.audit_events.latest("at").reason
         assert "none posted" in document.artifact
@@ -95,5 +97,7 @@ def test_a_refund_waiting_for_its_payment_that_fails_meanwhile_posts_nothing_and
         refund_document.audit_events.latest("at").reason
     assert [r["RefNo"] for r in cr_rows(vp_sim, invoice=invoice.invoice)] == [charge["payment_intent"]]
     assert ar_balance(vp_sim, invoice)["Balance"] == Decimal("0.00")
-    for document in _documents_of(*FAILURE_EVENTS):
+    told = _documents_of(*FAILURE_EVENTS)
+    assert len(told) == 3, "the three events of the refund's failure"
+    for document in told:
         assert document.state == DocumentState.IGNORED and "nothing to reverse" in document.artifact
