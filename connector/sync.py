@@ -78,6 +78,15 @@ def sync_run_is_quiet(run: SyncRun) -> bool:
     return not any(value for key, value in (run.counts or {}).items() if key not in LOOKED_ONLY)
 
 
+def sync_last_success(*, tenant_id: int, flow_name: str):
+    """When the tenant's last successful cycle of the flow ended: a succeeded run, or a quiet
+    cycle (no run kept; its schedule counted it); None when there was none."""
+    run = (SyncRun.objects.filter(tenant_id=tenant_id, flow=flow_name, status=SyncRunStatus.SUCCEEDED)
+           .order_by("-started_at").values_list("finished_at", flat=True).first())
+    quiet = FlowSchedule.objects.filter(tenant_id=tenant_id, flow=flow_name).values_list("last_quiet_at", flat=True).first()
+    return max((when for when in (run, quiet) if when is not None), default=None)
+
+
 def sync_run_quiet_record(run: SyncRun) -> bool:
     """Count a quiet run on its schedule and remove its row, atomically; False (the row kept)
     when the tenant has no schedule for the flow to count it on."""

@@ -35,7 +35,8 @@ from connector.failures import FailureKind, IntegrationFailure
 from connector.flows import all_flows
 from connector.http import HttpPolicy, PolicyClient
 from connector.logs import bound, get_logger
-from connector.models import Document, FlowSchedule, SyncRun, SyncRunStatus
+from connector.models import Document
+from connector.sync import sync_last_success
 
 from .models import (
     Alert,
@@ -124,8 +125,10 @@ def conditions_now(*, alert_settings: AlertSettings, now: datetime) -> list[Cond
         label = labels.get(rule.flow, rule.flow)
         if rule.minutes_without_success:
             window = timedelta(minutes=rule.minutes_without_success)
-            if now - rule.created_at >= window and not _succeeded_since(tenant, rule.flow, now - window):
-                last = _last_success(tenant, rule.flow)
+            # A rule younger than its window has nothing to say yet.
+            last = sync_last_success(tenant_id=tenant.pk, flow_name=rule.flow) \
+                if now - rule.created_at >= window else now
+            if last is None or last < now - window:
                 found.append(Condition(
                     f"silence:{rule.flow}:success", AlertKind.NO_SUCCESS,
                     f"{tenant.name}: {label} has had no successful cycle for {_span(window)}",
@@ -140,22 +143,6 @@ def conditions_now(*, alert_settings: AlertSettings, now: datetime) -> list[Cond
                     f"{tenant.name}: no {label} document for {_span(window)}",
                     f"Nothing has arrived since {local_time(now - window, zone_name)} at least.", flow=rule.flow))
     return found
-
-
-def _succeeded_since(tenant, flow: str, since: datetime) -> bool:
-    """A successful cycle since `since`: a succeeded run, or a quiet cycle (one that found
-    nothing keeps no run; its schedule counts it: connector.sync)."""
-    return SyncRun.objects.filter(tenant=tenant, flow=flow, status=SyncRunStatus.SUCCEEDED,
-                                  started_at__gte=since).exists() or \
-        FlowSchedule.objects.filter(tenant=tenant, flow=flow, last_quiet_at__gte=since).exists()
-
-
-def _last_success(tenant, flow: str) -> datetime | None:
-    """When the last successful cycle (a succeeded run or a quiet one) ended."""
-    run = (SyncRun.objects.filter(tenant=tenant, flow=flow, status=SyncRunStatus.SUCCEEDED)
-           .order_by("-started_at").values_list("finished_at", flat=True).first())
-    quiet = FlowSchedule.objects.filter(tenant=tenant, flow=flow).values_list("last_quiet_at", flat=True).first()
-    return max((when for when in (run, quiet) if when is not None), default=None)
 
 
 def _group_words(group: FailureGroup) -> str:

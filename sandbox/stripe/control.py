@@ -154,7 +154,7 @@ class ControlMixin:
             call = self._call(account, live)
             return render(call.ledger, payments.settle_refund(self, call, refund_id, status), LATEST)
 
-    def fail_refund(self, refund_id: str, failure_reason: str = "expired_or_canceled_card", *,
+    def fail_refund(self, refund_id: str, failure_reason: str = payments.REFUND_FAILURE_DEFAULT, *,
                     account: str | None = None, live: bool = False) -> dict[str, Any]:
         """A succeeded refund fails after the fact (refund.updated, refund.failed, charge.refund.updated)."""
         with self.lock:

@@ -30,6 +30,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from .payments import REFUND_FAILURE_DEFAULT
 from .state import isoformat_epoch
 from .web import Request, Response, StripeError, json_response
 
@@ -125,7 +126,7 @@ def _act(sim: StripeSimulator, parts: list[str], body: dict[str, Any]) -> Respon
     if (kind, verb) == ("refunds", "settle"):
         return json_response(sim.settle_refund(object_id, body.get("status", "succeeded")))
     if (kind, verb) == ("refunds", "fail"):
-        return json_response(sim.fail_refund(object_id, body.get("failure_reason", "expired_or_canceled_card")))
+        return json_response(sim.fail_refund(object_id, body.get("failure_reason", REFUND_FAILURE_DEFAULT)))
     raise StripeError(404, f"No sandbox endpoint /{'/'.join(parts)}")
 
 

@@ -33,6 +33,8 @@ DECLINES = {"pm_card_chargeDeclined": "generic_decline", "pm_card_chargeDeclined
 SUCCEEDING = ("pm_card_visa", "pm_card_mastercard", "pm_card_refundFail")
 REFUND_FAILS_WITH = "pm_card_refundFail"  # Stripe's test card whose refunds fail asynchronously
 REFUND_FAILS_AFTER = 60
+# What Stripe's test mode gives a refund that fails (the first of REFUND_FAILURE_REASONS).
+REFUND_FAILURE_DEFAULT = "expired_or_canceled_card"
 REFUND_FAILURE_REASONS = ("expired_or_canceled_card", "lost_or_stolen_card", "declined", "insufficient_funds",
                           "merchant_request", "unknown")
 REFUND = {"charge": Str(), "payment_intent": Str(), "amount": Int(minimum=1), "metadata": Metadata(),
@@ -212,7 +214,7 @@ def refund(sim: StripeSimulator, call: Call, charge: dict[str, Any], amount: int
 
 
 def fail_refund(sim: StripeSimulator, call: Call, refund_id: str,
-                failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+                failure_reason: str = REFUND_FAILURE_DEFAULT) -> dict[str, Any]:
     """A succeeded refund fails after the fact: the money goes back to the charge, and Stripe
     tells with refund.updated, refund.failed and charge.refund.updated."""
     found = call.ledger.get("refund", refund_id)
@@ -223,12 +225,17 @@ def fail_refund(sim: StripeSimulator, call: Call, refund_id: str,
     call.ledger.refunds_fail_at.pop(refund_id, None)
     previous = changes(found, {"status": "failed", "failure_reason": failure_reason,
                                "failure_balance_transaction": sim.ids.new("txn_")})
-    charge = call.ledger.objects[found["charge"]]
-    changes(charge, {"amount_refunded": charge["amount_refunded"] - found["amount"], "refunded": False})
+    _refund_given_back(call, found)
     emit(sim, call, "refund.updated", found, previous)
     emit(sim, call, "refund.failed", found, previous)
     emit(sim, call, "charge.refund.updated", found, previous)
     return found
+
+
+def _refund_given_back(call: Call, refund: dict[str, Any]) -> None:
+    """A refund that did not go through: its amount is the charge's again."""
+    charge = call.ledger.objects[refund["charge"]]
+    changes(charge, {"amount_refunded": charge["amount_refunded"] - refund["amount"], "refunded": False})
 
 
 def refunds_fail_due(sim: StripeSimulator, call: Call) -> None:
@@ -243,10 +250,9 @@ def settle_refund(sim: StripeSimulator, call: Call, refund_id: str, status: str)
     found = call.ledger.get("refund", refund_id)
     if status not in ("succeeded", "failed", "canceled"):
         raise ValueError(f"a refund settles as succeeded, failed or canceled, not {status!r}")
-    previous = changes(found, {"status": status, "failure_reason": "expired_or_canceled_card" if status == "failed" else None})
+    previous = changes(found, {"status": status, "failure_reason": REFUND_FAILURE_DEFAULT if status == "failed" else None})
     if status != "succeeded":
-        charge = call.ledger.objects[found["charge"]]
-        changes(charge, {"amount_refunded": charge["amount_refunded"] - found["amount"], "refunded": False})
+        _refund_given_back(call, found)
     if previous:
         emit(sim, call, "refund.updated", found, previous)
     return found
